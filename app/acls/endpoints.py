@@ -1,0 +1,256 @@
+"""HTTP surface of ACLs. The acl id contains a '/' (e.g. `topic/orders`), so it is matched as a
+path, and custom verbs are the suffix after its last ':' (names cannot contain ':')."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from app.acls import repository, service
+from app.acls.schemas import WRITABLE, AclEntryRequest, AclIn, AclList, AclOut
+from app.clusters import service as clusters
+from app.core import audit
+from app.core.audit import request_id_of
+from app.core.auth import PrincipalDep, Role, authorize
+from app.core.db import SessionDep
+from app.core.errors import ApiError
+from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
+from app.core.idempotency import IdempotencyDep, Result
+from app.core.pagination import Collection, paginate
+from app.core.resource import check_etag, parse_update_mask, state_expression
+from app.core.responses import Json
+from app.models import Acl, Operation
+from app.operations import service as operations
+from app.operations.schemas import OperationOut
+
+router = APIRouter(prefix="/v1/projects/{project}/clusters/{cluster}/acls", tags=["acls"])
+
+COLLECTION = Collection(
+    id_column=Acl.acl_id,
+    uid_column=Acl.uid,
+    order_fields={
+        "name": Acl.acl_id,
+        "create_time": Acl.create_time,
+        "update_time": Acl.update_time,
+    },
+    default_order="name",
+    filters={
+        "state": lambda v: state_expression(Acl) == v,
+        "resource_type": lambda v: Acl.resource_type == v,
+        "pattern_type": lambda v: Acl.pattern_type == v,
+    },
+    labels_column=Acl.labels,
+)
+
+
+def _sort_value(row: object, field: str) -> object:
+    acl = row[0]  # type: ignore[index]
+    return getattr(acl, {"name": "acl_id"}.get(field) or field)
+
+
+def _require_etag(*given: str | None) -> None:
+    if all(g is None for g in given):
+        raise ApiError(
+            400,
+            "ETAG_REQUIRED",
+            "an acl update must carry the current etag (body, query or If-Match)",
+            status="FAILED_PRECONDITION",
+        )
+
+
+@router.post("", operation_id="createAcl", response_model=OperationOut)
+async def create_acl(
+    project: str,
+    cluster: str,
+    request: Request,
+    body: AclIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    acl_id: Annotated[str, Query(max_length=300)] = "",
+) -> Response:
+    audit.set_target(request, service.name_of(project, cluster, acl_id))
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
+        op = await service.create(session, parent, acl_id, body, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.get("", operation_id="listAcls", response_model=AclList)
+async def list_acls(
+    project: str, cluster: str, session: SessionDep, principal: PrincipalDep, params: Params
+) -> Response:
+    authorize(principal, project, Role.VIEWER)
+    parent, _ = await clusters.get(session, project, cluster)
+    query, finish = paginate(
+        repository.list_query(parent.uid),
+        COLLECTION,
+        params,
+        principal.subject,
+        service.name_of(project, cluster, ""),
+        _sort_value,
+    )
+    page = finish(list((await session.execute(query)).all()))
+    return Json(
+        {
+            "acls": [service.body(a, s) for a, s in page.rows],
+            "next_page_token": page.next_page_token,
+        }
+    )
+
+
+async def _entry_verb(
+    project: str,
+    cluster: str,
+    acl_id: str,
+    request: Request,
+    body: AclEntryRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    change: Callable[..., Awaitable[Operation]],
+    etag: str | None,
+    if_match: str | None,
+) -> Response:
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        await clusters.get_live(session, project, cluster, lock="share")
+        row, status = await service.get(session, project, cluster, acl_id, for_update=True)
+        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        op = await change(session, row, body.acl_entry, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.post("/{acl_id:path}:addAclEntry", operation_id="addAclEntry", response_model=OperationOut)
+async def add_acl_entry(
+    project: str,
+    cluster: str,
+    acl_id: str,
+    request: Request,
+    body: AclEntryRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    """Add one entry without replacing the list; adding a present entry changes nothing."""
+    return await _entry_verb(
+        project,
+        cluster,
+        acl_id,
+        request,
+        body,
+        session,
+        principal,
+        idempotency,
+        service.add_entry,
+        etag,
+        if_match,
+    )
+
+
+@router.post(
+    "/{acl_id:path}:removeAclEntry", operation_id="removeAclEntry", response_model=OperationOut
+)
+async def remove_acl_entry(
+    project: str,
+    cluster: str,
+    acl_id: str,
+    request: Request,
+    body: AclEntryRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    """Remove one entry; 404 when the acl has no such entry."""
+    return await _entry_verb(
+        project,
+        cluster,
+        acl_id,
+        request,
+        body,
+        session,
+        principal,
+        idempotency,
+        service.remove_entry,
+        etag,
+        if_match,
+    )
+
+
+@router.get("/{acl_id:path}", operation_id="getAcl", response_model=AclOut)
+async def get_acl(
+    project: str,
+    cluster: str,
+    acl_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    authorize(principal, project, Role.VIEWER)
+    row, status = await service.get(session, project, cluster, acl_id)
+    return cached_or(service.body(row, status), if_none_match)
+
+
+@router.patch("/{acl_id:path}", operation_id="updateAcl", response_model=OperationOut)
+async def update_acl(
+    project: str,
+    cluster: str,
+    acl_id: str,
+    request: Request,
+    body: AclIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    update_mask: UpdateMask = None,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    authorize(principal, project, Role.EDITOR)
+    _require_etag(body.etag, etag, if_match)
+
+    async def mutate() -> Result:
+        await clusters.get_live(session, project, cluster, lock="share")
+        row, status = await service.get(session, project, cluster, acl_id, for_update=True)
+        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
+        op = await service.update(session, row, body, fields, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.delete("/{acl_id:path}", operation_id="deleteAcl", response_model=OperationOut)
+async def delete_acl(
+    project: str,
+    cluster: str,
+    acl_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        row, status = await service.get(session, project, cluster, acl_id, for_update=True)
+        check_etag(service.body(row, status)["etag"], None, etag, if_match)
+        op = await service.delete(session, row, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)

@@ -1,0 +1,33 @@
+"""Every SQL statement about ACLs."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import AnySelect
+from app.models import Acl, ResourceStatus
+
+
+async def get(
+    session: AsyncSession, project_id: str, cluster_id: str, acl_id: str, for_update: bool = False
+) -> tuple[Acl, ResourceStatus | None] | None:
+    query = (
+        select(Acl, ResourceStatus)
+        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Acl.uid)
+        .where(Acl.project_id == project_id, Acl.cluster_id == cluster_id, Acl.acl_id == acl_id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Acl)
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def list_query(cluster_uid: uuid.UUID) -> AnySelect:
+    return (
+        select(Acl, ResourceStatus)
+        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Acl.uid)
+        .where(Acl.cluster_uid == cluster_uid)
+    )

@@ -1,0 +1,148 @@
+"""HTTP surface of clusters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from app.clusters import repository, service
+from app.clusters.schemas import WRITABLE, ClusterIn, ClusterList, ClusterOut
+from app.core import audit
+from app.core.audit import request_id_of
+from app.core.auth import PrincipalDep, Role, authorize
+from app.core.db import SessionDep
+from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
+from app.core.idempotency import IdempotencyDep, Result
+from app.core.pagination import Collection, paginate
+from app.core.resource import check_etag, parse_update_mask, state_expression
+from app.core.responses import Json
+from app.models import Cluster
+from app.operations import service as operations
+from app.operations.schemas import OperationOut
+
+router = APIRouter(prefix="/v1/projects/{project}/clusters", tags=["clusters"])
+
+COLLECTION = Collection(
+    id_column=Cluster.cluster_id,
+    uid_column=Cluster.uid,
+    order_fields={
+        "name": Cluster.cluster_id,
+        "create_time": Cluster.create_time,
+        "update_time": Cluster.update_time,
+    },
+    default_order="name",
+    filters={
+        "state": lambda v: state_expression(Cluster) == v,
+        "kafka_version": lambda v: Cluster.kafka_version == v,
+    },
+    labels_column=Cluster.labels,
+)
+
+
+def _sort_value(row: object, field: str) -> object:
+    cluster = row[0]  # type: ignore[index]
+    return getattr(cluster, {"name": "cluster_id"}.get(field) or field)
+
+
+@router.post("", operation_id="createCluster", response_model=OperationOut)
+async def create_cluster(
+    project: str,
+    request: Request,
+    body: ClusterIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    cluster_id: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    audit.set_target(request, service.name_of(project, cluster_id))
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        op = await service.create(session, project, cluster_id, body, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.get("/{cluster}", operation_id="getCluster", response_model=ClusterOut)
+async def get_cluster(
+    project: str,
+    cluster: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    authorize(principal, project, Role.VIEWER)
+    row, status = await service.get(session, project, cluster)
+    return cached_or(service.body(row, status), if_none_match)
+
+
+@router.get("", operation_id="listClusters", response_model=ClusterList)
+async def list_clusters(
+    project: str, session: SessionDep, principal: PrincipalDep, params: Params
+) -> Response:
+    authorize(principal, project, Role.VIEWER)
+    query, finish = paginate(
+        repository.list_query(project),
+        COLLECTION,
+        params,
+        principal.subject,
+        f"projects/{project}/clusters",
+        _sort_value,
+    )
+    page = finish(list((await session.execute(query)).all()))
+    return Json(
+        {
+            "clusters": [service.body(c, s) for c, s in page.rows],
+            "next_page_token": page.next_page_token,
+        }
+    )
+
+
+@router.patch("/{cluster}", operation_id="updateCluster", response_model=OperationOut)
+async def update_cluster(
+    project: str,
+    cluster: str,
+    request: Request,
+    body: ClusterIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    update_mask: UpdateMask = None,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        row, status = await service.get_live(session, project, cluster, lock="update")
+        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
+        op = await service.update(session, row, body, fields, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.delete("/{cluster}", operation_id="deleteCluster", response_model=OperationOut)
+async def delete_cluster(
+    project: str,
+    cluster: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    authorize(principal, project, Role.OWNER)
+
+    async def mutate() -> Result:
+        row, status = await service.get(session, project, cluster, lock="update")
+        check_etag(service.body(row, status)["etag"], None, etag, if_match)
+        op = await service.delete(session, row, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)

@@ -1,0 +1,45 @@
+"""Every SQL statement about clusters."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import AnySelect
+from app.models import Cluster, ResourceStatus, Topic
+
+Lock = Literal["update", "share"] | None
+
+
+async def get(
+    session: AsyncSession, project_id: str, cluster_id: str, lock: Lock = None
+) -> tuple[Cluster, ResourceStatus | None] | None:
+    """The cluster and its status; `lock` = "update" for changes to the cluster itself, "share"
+    for changes inside it (topics, acls, users) that must not race a cluster change."""
+    query = (
+        select(Cluster, ResourceStatus)
+        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Cluster.uid)
+        .where(Cluster.project_id == project_id, Cluster.cluster_id == cluster_id)
+    )
+    if lock is not None:
+        query = query.with_for_update(of=Cluster, read=lock == "share")
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def list_query(project_id: str) -> AnySelect:
+    return (
+        select(Cluster, ResourceStatus)
+        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Cluster.uid)
+        .where(Cluster.project_id == project_id)
+    )
+
+
+async def max_replication_factor(session: AsyncSession, cluster_uid: uuid.UUID) -> int:
+    query = select(func.coalesce(func.max(Topic.replication_factor), 0)).where(
+        Topic.cluster_uid == cluster_uid, Topic.delete_time.is_(None)
+    )
+    return int((await session.execute(query)).scalar_one())

@@ -1,0 +1,225 @@
+"""Rules of clusters: defaults, validation, which changes are allowed, and the Operation and
+reconcile message that every accepted change produces. Never commits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clusters import repository
+from app.clusters.schemas import BrokerResources, ClusterIn
+from app.core.errors import FieldViolation, aborted, already_exists, failed_precondition, not_found
+from app.core.ids import resource_id_violations
+from app.core.kafka_config import BROKER_CONFIGS, config_violations, kafka_versions
+from app.core.resource import (
+    apply_changes,
+    common_fields,
+    immutable_violation,
+    label_violations,
+    raise_if,
+)
+from app.models import Cluster, Operation, ResourceStatus
+from app.models.base import utcnow
+from app.operations import service as operations
+
+KIND = "cluster"
+
+
+def name_of(project_id: str, cluster_id: str) -> str:
+    return f"projects/{project_id}/clusters/{cluster_id}"
+
+
+def body(c: Cluster, status: ResourceStatus | None) -> dict[str, Any]:
+    data = status.data if status is not None else {}
+    return {
+        **common_fields(c, name_of(c.project_id, c.cluster_id), status),
+        "kafka_version": c.kafka_version,
+        "broker_count": c.broker_count,
+        "controller_count": c.controller_count,
+        "broker_resources": c.broker_resources,
+        "storage_gib": c.storage_gib,
+        "config": c.config,
+        "maintenance_window": c.maintenance_window,
+        "deletion_protection": c.deletion_protection,
+        "bootstrap_servers": data.get("bootstrap_servers", ""),
+        "brokers": data.get("brokers", []),
+        "running_kafka_version": data.get("running_kafka_version", ""),
+    }
+
+
+def desired(c: Cluster) -> dict[str, Any]:
+    """The fields whose change is a new generation (labels are metadata, not desired state)."""
+    return {
+        "kafka_version": c.kafka_version,
+        "broker_count": c.broker_count,
+        "controller_count": c.controller_count,
+        "broker_resources": c.broker_resources,
+        "storage_gib": c.storage_gib,
+        "config": c.config,
+        "maintenance_window": c.maintenance_window,
+        "deletion_protection": c.deletion_protection,
+    }
+
+
+def _version_violations(value: str) -> list[FieldViolation]:
+    versions = kafka_versions().versions
+    if value not in versions:
+        return [FieldViolation("kafka_version", f"must be one of {', '.join(versions)}")]
+    return []
+
+
+def _values(body_in: ClusterIn) -> dict[str, Any]:
+    """The request's values with server defaults filled in, as stored."""
+    versions = kafka_versions()
+    broker_count = body_in.broker_count if body_in.broker_count is not None else 3
+    resources = body_in.broker_resources or BrokerResources()
+    return {
+        "kafka_version": body_in.kafka_version or versions.default,
+        "broker_count": broker_count,
+        "controller_count": body_in.controller_count
+        if body_in.controller_count is not None
+        else (1 if broker_count == 1 else 3),
+        "broker_resources": resources.model_dump(),
+        "storage_gib": body_in.storage_gib if body_in.storage_gib is not None else 100,
+        "config": dict(body_in.config),
+        "maintenance_window": body_in.maintenance_window.model_dump()
+        if body_in.maintenance_window
+        else None,
+        "deletion_protection": body_in.deletion_protection,
+        "labels": dict(body_in.labels),
+    }
+
+
+def _validate(values: dict[str, Any]) -> list[FieldViolation]:
+    return (
+        _version_violations(values["kafka_version"])
+        + config_violations("config", values["config"], BROKER_CONFIGS)
+        + label_violations(values["labels"])
+    )
+
+
+def _start(
+    session: AsyncSession,
+    c: Cluster,
+    verb: str,
+    request_id: str,
+    finished: dict[str, Any] | None = None,
+) -> Operation:
+    return operations.start_reconcile(
+        session,
+        c,
+        kind=KIND,
+        target=name_of(c.project_id, c.cluster_id),
+        cluster_uid=c.uid,
+        verb=verb,
+        task="clusters.reconcile",
+        request_id=request_id,
+        finished=finished,
+    )
+
+
+async def get(
+    session: AsyncSession, project_id: str, cluster_id: str, lock: repository.Lock = None
+) -> tuple[Cluster, ResourceStatus | None]:
+    found = await repository.get(session, project_id, cluster_id, lock)
+    if found is None:
+        raise not_found(KIND, name_of(project_id, cluster_id))
+    return found
+
+
+async def get_live(
+    session: AsyncSession, project_id: str, cluster_id: str, lock: repository.Lock = None
+) -> tuple[Cluster, ResourceStatus | None]:
+    """The cluster, refusing one that is being deleted (nothing new may start in it)."""
+    cluster, status = await get(session, project_id, cluster_id, lock)
+    if cluster.delete_time is not None:
+        raise aborted("CLUSTER_DELETING", f"{name_of(project_id, cluster_id)} is being deleted")
+    return cluster, status
+
+
+async def create(
+    session: AsyncSession, project_id: str, cluster_id: str, body_in: ClusterIn, request_id: str
+) -> Operation:
+    from app.projects.service import get_project
+
+    values = _values(body_in)
+    raise_if(resource_id_violations("cluster_id", cluster_id) + _validate(values))
+    await get_project(session, project_id)
+    if await repository.get(session, project_id, cluster_id) is not None:
+        raise already_exists(KIND, name_of(project_id, cluster_id))
+    now = utcnow()
+    cluster = Cluster(
+        uid=uuid.uuid4(),
+        project_id=project_id,
+        cluster_id=cluster_id,
+        generation=1,
+        version=1,
+        create_time=now,
+        update_time=now,
+        delete_time=None,
+        **values,
+    )
+    session.add(cluster)
+    await session.flush()
+    return _start(session, cluster, "create", request_id)
+
+
+async def update(
+    session: AsyncSession,
+    cluster: Cluster,
+    body_in: ClusterIn,
+    fields: set[str],
+    request_id: str,
+) -> Operation:
+    values = _values(body_in)
+    new = {f: values[f] for f in fields}
+    violations = _validate({**_current(cluster), **new})
+    if "controller_count" in new:
+        violations += immutable_violation(
+            "controller_count", cluster.controller_count, new["controller_count"]
+        )
+    if "storage_gib" in new and new["storage_gib"] < cluster.storage_gib:
+        violations.append(FieldViolation("storage_gib", "may only grow"))
+    raise_if(violations)
+    if "kafka_version" in new and new["kafka_version"] != cluster.kafka_version:
+        allowed = kafka_versions().versions[cluster.kafka_version].upgradable_to
+        if new["kafka_version"] not in allowed:
+            raise failed_precondition(
+                "UNSUPPORTED_VERSION_CHANGE",
+                f"{cluster.kafka_version} can change only to: {', '.join(allowed) or 'nothing'}",
+                "kafka_version",
+            )
+    if "broker_count" in new and new["broker_count"] < cluster.broker_count:
+        needed = await repository.max_replication_factor(session, cluster.uid)
+        if new["broker_count"] < needed:
+            raise failed_precondition(
+                "SCALE_IN_BELOW_REPLICATION_FACTOR",
+                f"a topic has replication_factor {needed}; the cluster needs at least "
+                f"{needed} brokers",
+                "broker_count",
+            )
+    moved = apply_changes(cluster, new, desired)
+    await session.flush()
+    if moved:
+        return _start(session, cluster, "update", request_id)
+    status = await session.get(ResourceStatus, cluster.uid)
+    return _start(session, cluster, "update", request_id, finished=body(cluster, status))
+
+
+def _current(c: Cluster) -> dict[str, Any]:
+    return {**desired(c), "labels": c.labels}
+
+
+async def delete(session: AsyncSession, cluster: Cluster, request_id: str) -> Operation:
+    if cluster.deletion_protection:
+        raise failed_precondition(
+            "DELETION_PROTECTED",
+            f"{name_of(cluster.project_id, cluster.cluster_id)} has deletion_protection on; "
+            "turn it off first",
+            "deletion_protection",
+        )
+    return await operations.request_delete(
+        session, cluster, lambda: _start(session, cluster, "delete", request_id)
+    )

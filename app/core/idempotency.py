@@ -1,0 +1,162 @@
+"""Safe retries (AIP-155): the same `request_id` / `Idempotency-Key` with the same body within
+24 h returns the first response; with another body, 422; while the first is in flight, 409 with
+Retry-After.
+
+"In flight" is a Postgres advisory lock held by the first request's transaction, and the stored
+response is written in that same transaction: a crash releases the lock and stores nothing, so
+no key is ever stuck, and a response is stored exactly when its mutation committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+import orjson
+from cryptography.fernet import Fernet
+from fastapi import Depends, Header, Query, Request
+from sqlalchemy import delete, func, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from app.core.auth import PrincipalDep
+from app.core.db import SessionDep
+from app.core.errors import ApiError, invalid_field
+from app.core.responses import Json
+from app.core.settings import get_settings
+from app.models import IdempotencyRecord
+from app.models.base import utcnow
+
+
+@dataclass
+class Result:
+    """What a mutation produced: a JSON body and its status code."""
+
+    body: dict[str, Any]
+    status_code: int = 200
+
+    def response(self) -> Response:
+        headers = {"ETag": f'"{self.body["etag"]}"'} if "etag" in self.body else {}
+        return Json(self.body, status_code=self.status_code, headers=headers)
+
+
+def _fernet() -> Fernet:
+    return Fernet(get_settings().fernet_key)
+
+
+def _lock_id(principal: str, key: str) -> int:
+    digest = hashlib.sha256(f"{principal}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class Idempotency:
+    def __init__(
+        self, request: Request, session: AsyncSession, principal: str, key: str | None
+    ) -> None:
+        self.request = request
+        self.session = session
+        self.principal = principal
+        self.key = key
+
+    async def _request_hash(self) -> str:
+        body = await self.request.body()
+        query = sorted(
+            (k, v) for k, v in self.request.query_params.multi_items() if k != "request_id"
+        )
+        material = orjson.dumps([self.request.method, self.request.url.path, query]) + body
+        return hashlib.sha256(material).hexdigest()
+
+    async def run(self, mutate: Callable[[], Awaitable[Result]]) -> Response:
+        if self.key is None:
+            return (await mutate()).response()
+        request_hash = await self._request_hash()
+        locked = (
+            await self.session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:id)"),
+                {"id": _lock_id(self.principal, self.key)},
+            )
+        ).scalar_one()
+        if not locked:
+            raise ApiError(
+                409,
+                "REQUEST_IN_FLIGHT",
+                "a request with this idempotency key is still being processed",
+                status="ABORTED",
+                headers={"Retry-After": "1"},
+            )
+        ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
+        stored = await self.session.get(IdempotencyRecord, (self.principal, self.key))
+        if stored is not None and stored.create_time < utcnow() - ttl:
+            await self.session.delete(stored)
+            await self.session.flush()
+            stored = None
+        if stored is not None:
+            if stored.request_hash != request_hash:
+                raise ApiError(
+                    422,
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "this idempotency key was used with a different request",
+                    status="INVALID_ARGUMENT",
+                )
+            self.request.state.audit_note = "replayed"
+            body = orjson.loads(_fernet().decrypt(stored.body_ciphertext))
+            return Result(body, stored.status_code).response()
+        result = await mutate()
+        self.session.add(
+            IdempotencyRecord(
+                principal=self.principal,
+                key=self.key,
+                request_hash=request_hash,
+                status_code=result.status_code,
+                body_ciphertext=_fernet().encrypt(orjson.dumps(result.body)),
+            )
+        )
+        return result.response()
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Delete remembered responses older than the retention window (run by the sweeper)."""
+    ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.create_time < func.now() - ttl)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _key(
+    request_id: Annotated[
+        str | None,
+        Query(
+            description="Idempotency key (a UUID); the same key and body return the first "
+            "response for 24 hours."
+        ),
+    ] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str | None:
+    key = request_id if request_id is not None else idempotency_key
+    if key is None:
+        return None
+    if request_id is not None:
+        try:
+            uuid.UUID(request_id)
+        except ValueError:
+            raise invalid_field("request_id", "must be a UUID") from None
+    if not key or len(key) > 200 or not key.isprintable():
+        raise invalid_field("Idempotency-Key", "must be 1-200 printable characters")
+    return key
+
+
+async def get_idempotency(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    key: Annotated[str | None, Depends(_key)],
+) -> Idempotency:
+    return Idempotency(request, session, principal.subject, key)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]

@@ -1,0 +1,52 @@
+"""User passwords: generation, SCRAM-SHA-512 material (RFC 5802/7677) and encryption at rest.
+
+The workers need the plaintext once, to hand it with the salt to the Admin API, so besides the
+SCRAM material it is kept as a Fernet ciphertext under a key from configuration. Nothing here
+logs, and the plaintext leaves only in the response of the call that set it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import string
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet
+
+from app.core.settings import get_settings
+
+SCRAM_ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_password(length: int = 32) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+@dataclass(frozen=True)
+class ScramMaterial:
+    salt: bytes
+    iterations: int
+    stored_key: bytes
+    server_key: bytes
+
+
+def scram_sha512(
+    password: str, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS
+) -> ScramMaterial:
+    salt = salt if salt is not None else os.urandom(32)
+    salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha512).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha512).digest()
+    return ScramMaterial(salt, iterations, hashlib.sha512(client_key).digest(), server_key)
+
+
+def encrypt(plaintext: str) -> bytes:
+    return Fernet(get_settings().fernet_key).encrypt(plaintext.encode())
+
+
+def decrypt(ciphertext: bytes) -> str:
+    return Fernet(get_settings().fernet_key).decrypt(ciphertext).decode()

@@ -1,0 +1,60 @@
+"""create_app(): routers, middleware and error handlers; nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from app.acls.endpoints import router as acls_router
+from app.clusters.endpoints import router as clusters_router
+from app.core import errors, health
+from app.core.db import make_engine, make_sessionmaker
+from app.core.logging import configure as configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.core.settings import get_settings
+from app.operations.endpoints import router as operations_router
+from app.projects.endpoints import router as projects_router
+from app.topics.endpoints import router as topics_router
+from app.users.endpoints import router as users_router
+
+
+def create_app(manage_engine: bool = True) -> FastAPI:
+    """The API. `manage_engine=False` lets a test bind app.state.sessionmaker itself."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not manage_engine:
+            yield
+            return
+        engine = make_engine(settings.database_url)
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="kplane",
+        version="1.0.0",
+        description="Control plane of a managed Apache Kafka service. Contract: API.md.",
+        lifespan=lifespan,
+        default_response_class=Response,
+    )
+    errors.install(app)
+    for router in (
+        projects_router,
+        clusters_router,
+        topics_router,
+        acls_router,
+        users_router,
+        operations_router,
+        health.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,200 @@
+"""Rules of long-running operations.
+
+A mutation of a reconciled resource starts an Operation that the workers finish. Later changes
+to the same resource do not abort earlier operations: every pending operation whose
+`target_generation` the resource has reached completes with the resource — the newer change
+supersedes the older one's intermediate state. A change that leaves the desired state as it was
+finishes its operation at once. Mutations of a resource being deleted are refused (409).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.errors import ApiError
+from app.core.queue import enqueue_after_commit
+from app.core.responses import make_etag, rfc3339
+from app.models import Operation
+from app.models.base import utcnow
+from app.operations import repository
+
+
+def body(op: Operation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": f"projects/{op.project_id}/operations/{op.operation_id}",
+        "done": op.done,
+        "metadata": {
+            "verb": op.verb,
+            "target": op.target,
+            "create_time": rfc3339(op.create_time),
+            "end_time": rfc3339(op.end_time),
+            "progress_percent": op.progress_percent,
+            "steps": op.steps,
+            "status_message": op.status_message,
+            "cancel_requested": op.cancel_requested,
+        },
+        "etag": make_etag(op.uid, op.version),
+    }
+    if op.error is not None:
+        out["error"] = op.error
+    elif op.done and op.response is not None:
+        out["response"] = op.response
+    return out
+
+
+def start(
+    session: AsyncSession,
+    *,
+    project_id: str,
+    verb: str,
+    kind: str,
+    target: str,
+    target_uid: uuid.UUID,
+    cluster_uid: uuid.UUID,
+    generation: int,
+    request_id: str,
+    finished_response: dict[str, Any] | None = None,
+) -> Operation:
+    """A new Operation; `finished_response` given = nothing to reconcile, done already."""
+    now = utcnow()
+    op = Operation(
+        uid=uuid.uuid4(),
+        project_id=project_id,
+        operation_id=repository.new_operation_id(),
+        verb=verb,
+        kind=kind,
+        target=target,
+        target_uid=target_uid,
+        cluster_uid=cluster_uid,
+        target_generation=generation,
+        request_id=request_id,
+        create_time=now,
+        update_time=now,
+        version=1,
+        done=finished_response is not None,
+        cancel_requested=False,
+        end_time=now if finished_response is not None else None,
+        progress_percent=100 if finished_response is not None else 0,
+        steps=[],
+        status_message="no change to apply" if finished_response is not None else "queued",
+        error=None,
+        response=finished_response,
+    )
+    repository.add(session, op)
+    return op
+
+
+async def get(session: AsyncSession, project_id: str, operation_id: str) -> Operation:
+    op = await repository.get(session, project_id, operation_id)
+    if op is None:
+        raise ApiError(
+            404,
+            "OPERATION_NOT_FOUND",
+            f"operation projects/{project_id}/operations/{operation_id} not found",
+        )
+    return op
+
+
+async def wait(
+    sessions: async_sessionmaker[AsyncSession],
+    project_id: str,
+    operation_id: str,
+    wait_seconds: float,
+) -> Operation:
+    """Long-poll: re-read until the operation is done or `wait_seconds` passed.
+
+    Each read uses a short session of its own, so a waiting client holds no connection.
+    """
+    deadline = time.monotonic() + wait_seconds
+    interval = 0.05
+    while True:
+        async with sessions() as session:
+            op = await get(session, project_id, operation_id)
+        if op.done or time.monotonic() >= deadline:
+            return op
+        await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+        interval = min(interval * 2, 0.5)
+
+
+async def cancel(session: AsyncSession, project_id: str, operation_id: str) -> Operation:
+    """Ask the workers to stop at the next safe step (a roll stops between two pods).
+
+    Desired state is not rolled back: cancelling says "stop acting", not "undo".
+    """
+    op = await get(session, project_id, operation_id)
+    if op.done:
+        raise ApiError(
+            400,
+            "OPERATION_DONE",
+            "the operation has already finished",
+            status="FAILED_PRECONDITION",
+        )
+    if not op.cancel_requested:
+        op.cancel_requested = True
+        op.status_message = "cancellation requested"
+        op.version += 1
+        op.update_time = utcnow()
+    return op
+
+
+class _Reconciled(Protocol):
+    uid: uuid.UUID
+    project_id: str
+    generation: int
+    version: int
+    delete_time: datetime | None
+    update_time: datetime
+
+
+def start_reconcile(
+    session: AsyncSession,
+    row: _Reconciled,
+    *,
+    kind: str,
+    target: str,
+    cluster_uid: uuid.UUID,
+    verb: str,
+    task: str,
+    request_id: str,
+    finished: dict[str, Any] | None = None,
+) -> Operation:
+    """An Operation for a change of `row`, and — unless nothing changed — the reconcile message
+    `task(cluster_uid)`, sent after commit."""
+    op = start(
+        session,
+        project_id=row.project_id,
+        verb=verb,
+        kind=kind,
+        target=target,
+        target_uid=row.uid,
+        cluster_uid=cluster_uid,
+        generation=row.generation,
+        request_id=request_id,
+        finished_response=finished,
+    )
+    if finished is None:
+        enqueue_after_commit(session, task, str(cluster_uid))
+    return op
+
+
+async def request_delete(
+    session: AsyncSession, row: _Reconciled, start_delete: Callable[[], Operation]
+) -> Operation:
+    """Mark `row` for deletion (the workers remove it); a repeated delete returns the pending
+    operation instead of starting another."""
+    if row.delete_time is not None:
+        pending = await repository.pending(session, row.uid, "delete")
+        if pending is not None:
+            return pending
+    row.delete_time = utcnow()
+    row.version += 1
+    row.update_time = row.delete_time
+    await session.flush()
+    return start_delete()

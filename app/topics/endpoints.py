@@ -1,0 +1,153 @@
+"""HTTP surface of topics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from app.clusters import service as clusters
+from app.core import audit
+from app.core.audit import request_id_of
+from app.core.auth import PrincipalDep, Role, authorize
+from app.core.db import SessionDep
+from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
+from app.core.idempotency import IdempotencyDep, Result
+from app.core.pagination import Collection, paginate
+from app.core.resource import check_etag, parse_update_mask, state_expression
+from app.core.responses import Json
+from app.models import Topic
+from app.operations import service as operations
+from app.operations.schemas import OperationOut
+from app.topics import repository, service
+from app.topics.schemas import WRITABLE, TopicIn, TopicList, TopicOut
+
+router = APIRouter(prefix="/v1/projects/{project}/clusters/{cluster}/topics", tags=["topics"])
+
+COLLECTION = Collection(
+    id_column=Topic.topic_id,
+    uid_column=Topic.uid,
+    order_fields={
+        "name": Topic.topic_id,
+        "create_time": Topic.create_time,
+        "update_time": Topic.update_time,
+    },
+    default_order="name",
+    filters={"state": lambda v: state_expression(Topic) == v},
+    labels_column=Topic.labels,
+)
+
+
+def _sort_value(row: object, field: str) -> object:
+    topic = row[0]  # type: ignore[index]
+    return getattr(topic, {"name": "topic_id"}.get(field) or field)
+
+
+@router.post("", operation_id="createTopic", response_model=OperationOut)
+async def create_topic(
+    project: str,
+    cluster: str,
+    request: Request,
+    body: TopicIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    topic_id: Annotated[str, Query(max_length=300)] = "",
+) -> Response:
+    audit.set_target(request, service.name_of(project, cluster, topic_id))
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
+        op = await service.create(session, parent, topic_id, body, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.get("/{topic}", operation_id="getTopic", response_model=TopicOut)
+async def get_topic(
+    project: str,
+    cluster: str,
+    topic: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    authorize(principal, project, Role.VIEWER)
+    row, status = await service.get(session, project, cluster, topic)
+    return cached_or(service.body(row, status), if_none_match)
+
+
+@router.get("", operation_id="listTopics", response_model=TopicList)
+async def list_topics(
+    project: str, cluster: str, session: SessionDep, principal: PrincipalDep, params: Params
+) -> Response:
+    authorize(principal, project, Role.VIEWER)
+    parent, _ = await clusters.get(session, project, cluster)
+    query, finish = paginate(
+        repository.list_query(parent.uid),
+        COLLECTION,
+        params,
+        principal.subject,
+        service.name_of(project, cluster, ""),
+        _sort_value,
+    )
+    page = finish(list((await session.execute(query)).all()))
+    return Json(
+        {
+            "topics": [service.body(t, s) for t, s in page.rows],
+            "next_page_token": page.next_page_token,
+        }
+    )
+
+
+@router.patch("/{topic}", operation_id="updateTopic", response_model=OperationOut)
+async def update_topic(
+    project: str,
+    cluster: str,
+    topic: str,
+    request: Request,
+    body: TopicIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    update_mask: UpdateMask = None,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
+        row, status = await service.get(session, project, cluster, topic, for_update=True)
+        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
+        op = await service.update(session, parent, row, body, fields, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.delete("/{topic}", operation_id="deleteTopic", response_model=OperationOut)
+async def delete_topic(
+    project: str,
+    cluster: str,
+    topic: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        row, status = await service.get(session, project, cluster, topic, for_update=True)
+        check_etag(service.body(row, status)["etag"], None, etag, if_match)
+        op = await service.delete(session, row, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)

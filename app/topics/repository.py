@@ -1,0 +1,48 @@
+"""Every SQL statement about topics."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import AnySelect
+from app.models import ResourceStatus, Topic
+
+
+async def get(
+    session: AsyncSession,
+    project_id: str,
+    cluster_id: str,
+    topic_id: str,
+    for_update: bool = False,
+) -> tuple[Topic, ResourceStatus | None] | None:
+    query = (
+        select(Topic, ResourceStatus)
+        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Topic.uid)
+        .where(
+            Topic.project_id == project_id,
+            Topic.cluster_id == cluster_id,
+            Topic.topic_id == topic_id,
+        )
+    )
+    if for_update:
+        query = query.with_for_update(of=Topic)
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def colliding(session: AsyncSession, cluster_uid: uuid.UUID, key: str) -> str | None:
+    query = select(Topic.topic_id).where(
+        Topic.cluster_uid == cluster_uid, Topic.collision_key == key
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def list_query(cluster_uid: uuid.UUID) -> AnySelect:
+    return (
+        select(Topic, ResourceStatus)
+        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Topic.uid)
+        .where(Topic.cluster_uid == cluster_uid)
+    )

@@ -1,0 +1,183 @@
+"""Rules of topics: Kafka's naming rules, allow-listed configs, replication factor within the
+cluster's brokers, partitions that only grow. Never commits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import ApiError, FieldViolation, already_exists, not_found
+from app.core.ids import topic_collision_key, topic_name_violations
+from app.core.kafka_config import TOPIC_CONFIGS, config_violations
+from app.core.resource import (
+    apply_changes,
+    common_fields,
+    immutable_violation,
+    label_violations,
+    raise_if,
+)
+from app.models import Cluster, Operation, ResourceStatus, Topic
+from app.models.base import utcnow
+from app.operations import service as operations
+from app.topics import repository
+from app.topics.schemas import TopicIn
+
+KIND = "topic"
+
+
+def name_of(project_id: str, cluster_id: str, topic_id: str) -> str:
+    return f"projects/{project_id}/clusters/{cluster_id}/topics/{topic_id}"
+
+
+def body(t: Topic, status: ResourceStatus | None) -> dict[str, Any]:
+    return {
+        **common_fields(t, name_of(t.project_id, t.cluster_id, t.topic_id), status),
+        "partition_count": t.partition_count,
+        "replication_factor": t.replication_factor,
+        "configs": t.configs,
+    }
+
+
+def _desired(t: Topic) -> dict[str, Any]:
+    return {
+        "partition_count": t.partition_count,
+        "replication_factor": t.replication_factor,
+        "configs": t.configs,
+    }
+
+
+def _values(body_in: TopicIn, cluster: Cluster) -> dict[str, Any]:
+    return {
+        "partition_count": body_in.partition_count or 1,
+        "replication_factor": body_in.replication_factor or min(3, cluster.broker_count),
+        "configs": dict(body_in.configs),
+        "labels": dict(body_in.labels),
+    }
+
+
+def _validate(values: dict[str, Any], cluster: Cluster) -> list[FieldViolation]:
+    violations = config_violations("configs", values["configs"], TOPIC_CONFIGS)
+    violations += label_violations(values["labels"])
+    rf = values["replication_factor"]
+    if rf > cluster.broker_count:
+        violations.append(
+            FieldViolation(
+                "replication_factor",
+                f"must be at most the cluster's broker_count ({cluster.broker_count})",
+            )
+        )
+    min_isr = values["configs"].get("min.insync.replicas")
+    if isinstance(min_isr, str) and min_isr.isdigit() and int(min_isr) > rf:
+        violations.append(
+            FieldViolation("configs.min.insync.replicas", "must not exceed replication_factor")
+        )
+    return violations
+
+
+def _start(
+    session: AsyncSession,
+    t: Topic,
+    verb: str,
+    request_id: str,
+    finished: dict[str, Any] | None = None,
+) -> Operation:
+    return operations.start_reconcile(
+        session,
+        t,
+        kind=KIND,
+        target=name_of(t.project_id, t.cluster_id, t.topic_id),
+        cluster_uid=t.cluster_uid,
+        verb=verb,
+        task="topics.reconcile",
+        request_id=request_id,
+        finished=finished,
+    )
+
+
+async def get(
+    session: AsyncSession, project_id: str, cluster_id: str, topic_id: str, for_update: bool = False
+) -> tuple[Topic, ResourceStatus | None]:
+    found = await repository.get(session, project_id, cluster_id, topic_id, for_update)
+    if found is None:
+        raise not_found(KIND, name_of(project_id, cluster_id, topic_id))
+    return found
+
+
+async def create(
+    session: AsyncSession, cluster: Cluster, topic_id: str, body_in: TopicIn, request_id: str
+) -> Operation:
+    values = _values(body_in, cluster)
+    raise_if(topic_name_violations("topic_id", topic_id) + _validate(values, cluster))
+    name = name_of(cluster.project_id, cluster.cluster_id, topic_id)
+    key = topic_collision_key(topic_id)
+    existing = await repository.colliding(session, cluster.uid, key)
+    if existing == topic_id:
+        raise already_exists(KIND, name)
+    if existing is not None:
+        raise ApiError(
+            409,
+            "TOPIC_NAME_COLLISION",
+            f"topic {topic_id!r} collides with existing topic {existing!r}: Kafka treats '.' "
+            "and '_' as the same character in metric names",
+            status="ALREADY_EXISTS",
+        )
+    now = utcnow()
+    topic = Topic(
+        uid=uuid.uuid4(),
+        cluster_uid=cluster.uid,
+        project_id=cluster.project_id,
+        cluster_id=cluster.cluster_id,
+        topic_id=topic_id,
+        collision_key=key,
+        generation=1,
+        version=1,
+        create_time=now,
+        update_time=now,
+        delete_time=None,
+        **values,
+    )
+    session.add(topic)
+    await session.flush()
+    return _start(session, topic, "create", request_id)
+
+
+async def update(
+    session: AsyncSession,
+    cluster: Cluster,
+    topic: Topic,
+    body_in: TopicIn,
+    fields: set[str],
+    request_id: str,
+) -> Operation:
+    if topic.delete_time is not None:
+        raise ApiError(409, "TOPIC_DELETING", "the topic is being deleted", status="ABORTED")
+    values = _values(body_in, cluster)
+    if "replication_factor" in fields and body_in.replication_factor is None:
+        values["replication_factor"] = topic.replication_factor
+    new = {f: values[f] for f in fields}
+    merged = {**_desired(topic), "labels": topic.labels, **new}
+    violations = (
+        _validate(merged, cluster)
+        if new.keys() - {"labels"}
+        else label_violations(merged["labels"])
+    )
+    violations += immutable_violation(
+        "replication_factor", topic.replication_factor, merged["replication_factor"]
+    )
+    if merged["partition_count"] < topic.partition_count:
+        violations.append(FieldViolation("partition_count", "may only grow"))
+    raise_if(violations)
+    moved = apply_changes(topic, new, _desired)
+    await session.flush()
+    if moved:
+        return _start(session, topic, "update", request_id)
+    status = await session.get(ResourceStatus, topic.uid)
+    return _start(session, topic, "update", request_id, finished=body(topic, status))
+
+
+async def delete(session: AsyncSession, topic: Topic, request_id: str) -> Operation:
+    return await operations.request_delete(
+        session, topic, lambda: _start(session, topic, "delete", request_id)
+    )

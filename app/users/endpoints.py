@@ -1,0 +1,188 @@
+"""HTTP surface of SCRAM users. The create and :rotatePassword responses are the only places a
+password ever appears."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from app.clusters import service as clusters
+from app.core import audit
+from app.core.audit import request_id_of
+from app.core.auth import PrincipalDep, Role, authorize
+from app.core.db import SessionDep
+from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
+from app.core.idempotency import IdempotencyDep, Result
+from app.core.pagination import Collection, paginate
+from app.core.resource import check_etag, parse_update_mask, state_expression
+from app.core.responses import Json
+from app.models import User
+from app.operations import service as operations
+from app.operations.schemas import OperationOut, OperationWithSecret
+from app.users import repository, service
+from app.users.schemas import WRITABLE, RotatePasswordIn, UserIn, UserList, UserOut
+
+router = APIRouter(prefix="/v1/projects/{project}/clusters/{cluster}/users", tags=["users"])
+
+COLLECTION = Collection(
+    id_column=User.user_id,
+    uid_column=User.uid,
+    order_fields={
+        "name": User.user_id,
+        "create_time": User.create_time,
+        "update_time": User.update_time,
+    },
+    default_order="name",
+    filters={"state": lambda v: state_expression(User) == v},
+    labels_column=User.labels,
+)
+
+
+def _sort_value(row: object, field: str) -> object:
+    user = row[0]  # type: ignore[index]
+    return getattr(user, {"name": "user_id"}.get(field) or field)
+
+
+@router.post("", operation_id="createUser", response_model=OperationWithSecret)
+async def create_user(
+    project: str,
+    cluster: str,
+    request: Request,
+    body: UserIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    user_id: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    audit.set_target(request, service.name_of(project, cluster, user_id))
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
+        op, password = await service.create(session, parent, user_id, body, request_id_of(request))
+        return Result({**operations.body(op), "password": password})
+
+    return await idempotency.run(mutate)
+
+
+@router.get("/{user}", operation_id="getUser", response_model=UserOut)
+async def get_user(
+    project: str,
+    cluster: str,
+    user: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    authorize(principal, project, Role.VIEWER)
+    row, status = await service.get(session, project, cluster, user)
+    return cached_or(service.body(row, status), if_none_match)
+
+
+@router.get("", operation_id="listUsers", response_model=UserList)
+async def list_users(
+    project: str, cluster: str, session: SessionDep, principal: PrincipalDep, params: Params
+) -> Response:
+    authorize(principal, project, Role.VIEWER)
+    parent, _ = await clusters.get(session, project, cluster)
+    query, finish = paginate(
+        repository.list_query(parent.uid),
+        COLLECTION,
+        params,
+        principal.subject,
+        service.name_of(project, cluster, ""),
+        _sort_value,
+    )
+    page = finish(list((await session.execute(query)).all()))
+    return Json(
+        {
+            "users": [service.body(u, s) for u, s in page.rows],
+            "next_page_token": page.next_page_token,
+        }
+    )
+
+
+@router.patch("/{user}", operation_id="updateUser", response_model=OperationOut)
+async def update_user(
+    project: str,
+    cluster: str,
+    user: str,
+    request: Request,
+    body: UserIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    update_mask: UpdateMask = None,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        await clusters.get_live(session, project, cluster, lock="share")
+        row, status = await service.get(session, project, cluster, user, for_update=True)
+        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        if "password" in body.model_fields_set:
+            from app.core.errors import invalid_field
+
+            raise invalid_field("password", "is write-only on create; use :rotatePassword")
+        fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
+        op = await service.update(session, row, body, fields, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.post(
+    "/{user}:rotatePassword", operation_id="rotateUserPassword", response_model=OperationWithSecret
+)
+async def rotate_password(
+    project: str,
+    cluster: str,
+    user: str,
+    request: Request,
+    body: RotatePasswordIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    """Set a new password (given, or generated when omitted); the old one stops working once
+    the workers have pushed the new one."""
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        await clusters.get_live(session, project, cluster, lock="share")
+        row, status = await service.get(session, project, cluster, user, for_update=True)
+        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        given = body.password.get_secret_value() if body.password is not None else None
+        op, password = await service.rotate_password(session, row, given, request_id_of(request))
+        return Result({**operations.body(op), "password": password})
+
+    return await idempotency.run(mutate)
+
+
+@router.delete("/{user}", operation_id="deleteUser", response_model=OperationOut)
+async def delete_user(
+    project: str,
+    cluster: str,
+    user: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    etag: EtagQuery = None,
+    if_match: IfMatch = None,
+) -> Response:
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        row, status = await service.get(session, project, cluster, user, for_update=True)
+        check_etag(service.body(row, status)["etag"], None, etag, if_match)
+        op = await service.delete(session, row, request_id_of(request))
+        return Result(operations.body(op))
+
+    return await idempotency.run(mutate)

@@ -1,0 +1,39 @@
+"""Every SQL statement about users."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import AnySelect
+from app.models import ResourceStatus, User
+
+
+async def get(
+    session: AsyncSession,
+    project_id: str,
+    cluster_id: str,
+    user_id: str,
+    for_update: bool = False,
+) -> tuple[User, ResourceStatus | None] | None:
+    query = (
+        select(User, ResourceStatus)
+        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == User.uid)
+        .where(
+            User.project_id == project_id, User.cluster_id == cluster_id, User.user_id == user_id
+        )
+    )
+    if for_update:
+        query = query.with_for_update(of=User)
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def list_query(cluster_uid: uuid.UUID) -> AnySelect:
+    return (
+        select(User, ResourceStatus)
+        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == User.uid)
+        .where(User.cluster_uid == cluster_uid)
+    )
