@@ -1,0 +1,71 @@
+"""The Kafka distribution cache and broker/versions.json, checked against the real jars."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from devstack import kafka_dist
+
+
+def test_versions_file_is_consistent() -> None:
+    versions = kafka_dist.versions()
+    names = [v.version for v in versions]
+    assert len(names) >= 2, "the newest 4.x and its predecessor, at least"
+    assert len(set(names)) == len(names)
+    assert kafka_dist.default_version() in names
+    assert names == sorted(names, key=lambda v: tuple(int(p) for p in v.split(".")))
+    for v in versions:
+        for target in v.upgradable_to:
+            assert target in names, f"{v.version} upgrades to unknown {target}"
+            assert names.index(target) > names.index(v.version), "upgrades only go forward"
+    # Every version but the newest has an upgrade path.
+    assert all(v.upgradable_to for v in versions[:-1])
+
+
+def test_unsupported_version_is_a_clear_error() -> None:
+    with pytest.raises(kafka_dist.KafkaDistError, match=r"'3\.0\.0' is not supported"):
+        kafka_dist.ensure("3.0.0")
+
+
+def test_ensure_reuses_the_cache(kafka_home: Path) -> None:
+    version = kafka_dist.default_version()
+    marker = kafka_home / "kplane-dist.json"
+    stamp = marker.stat().st_mtime_ns
+    started = time.monotonic()
+    assert kafka_dist.ensure(version) == kafka_home
+    assert time.monotonic() - started < 1.0, "a cached version must not run Maven"
+    assert marker.stat().st_mtime_ns == stamp
+    libs = {p.name for p in (kafka_home / "libs").glob("*.jar")}
+    assert f"kafka_2.13-{version}.jar" in libs
+    assert any(name.startswith("log4j-slf4j") for name in libs), "no logging backend"
+    assert not any(p.name.startswith(".") for p in kafka_home.parent.iterdir() if p.is_dir()), (
+        "a half-resolved staging directory was left behind"
+    )
+
+
+@pytest.mark.parametrize("version", kafka_dist.supported_versions())
+def test_metadata_version_matches_the_jars(version: str) -> None:
+    """versions.json's metadata_version is what that release's storage tool formats with."""
+    home = kafka_dist.ensure(version)
+    proc = subprocess.run(
+        [
+            "java",
+            "-Xmx128m",
+            "-XX:TieredStopAtLevel=1",
+            f"-Dlog4j2.configurationFile={kafka_dist.BROKER_DIR / 'log4j2.xml'}",
+            "-cp",
+            f"{home}/libs/*",
+            "kafka.tools.StorageTool",
+            "version-mapping",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    expected = kafka_dist.get_version(version).metadata_version
+    assert f"({expected})" in proc.stdout, proc.stdout
