@@ -52,7 +52,7 @@ class LocalPostgres:
             for parent in path.resolve().parents:
                 mode = parent.stat().st_mode
                 if not mode & 0o001:
-                    os.chmod(parent, mode | 0o711)
+                    os.chmod(parent, mode | 0o711)  # noqa: S103 - traverse only
             pw = pwd.getpwnam("postgres")
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
@@ -64,23 +64,56 @@ class LocalPostgres:
             self.datadir.mkdir(exist_ok=True)
             self._chown(self.datadir)
             subprocess.run(
-                [*self._as_pg_user(), pg_bin("initdb"), "-D", str(self.datadir), "-U", "postgres",
-                 "--auth=trust", "-E", "UTF8", "--no-sync"],
-                check=True, capture_output=True,
+                [
+                    *self._as_pg_user(),
+                    pg_bin("initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
             )
         log = open(self._log, "ab")  # noqa: SIM115 - handed to the child process
         proc = subprocess.Popen(
-            [*self._as_pg_user(), pg_bin("postgres"), "-D", str(self.datadir),
-             "-p", str(self.port), "-c", f"listen_addresses={self.host}",
-             "-c", f"unix_socket_directories={self.workdir}",
-             # Durability is not what a local or test server is for; speed is.
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=300", "-c", "shared_buffers=128MB"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                *self._as_pg_user(),
+                pg_bin("postgres"),
+                "-D",
+                str(self.datadir),
+                "-p",
+                str(self.port),
+                "-c",
+                f"listen_addresses={self.host}",
+                "-c",
+                f"unix_socket_directories={self.workdir}",
+                # Durability is not what a local or test server is for; speed is.
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=128MB",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.pid = proc.pid
-        wait_until(lambda: port_open(self.host, self.port) or proc.poll() is not None,
-                   timeout, f"postgres on {self.host}:{self.port}")
+        wait_until(
+            lambda: port_open(self.host, self.port) or proc.poll() is not None,
+            timeout,
+            f"postgres on {self.host}:{self.port}",
+        )
         if proc.poll() is not None:
             raise RuntimeError(f"postgres exited; see {self._log}")
         wait_until(self._accepts_queries, timeout, "postgres to accept queries", interval=0.1)
@@ -93,9 +126,23 @@ class LocalPostgres:
 
     def _psql(self, sql: str, check: bool = True, db: str = "postgres") -> int:
         result = subprocess.run(
-            [pg_bin("psql"), "-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", db,
-             "-v", "ON_ERROR_STOP=1", "-qc", sql],
-            capture_output=True, text=True,
+            [
+                pg_bin("psql"),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qc",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
         )
         if check and result.returncode != 0:
             raise RuntimeError(f"psql failed: {result.stderr.strip()}")

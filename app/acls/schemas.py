@@ -25,7 +25,7 @@ WRITABLE = ("acl_entries", "labels")
 
 
 class AclEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
     principal: str = Field(max_length=300, description='"User:{name}" or "User:*"')
     permission_type: Literal["ALLOW", "DENY"] = "ALLOW"
@@ -42,7 +42,7 @@ class AclIn(ReconciledWritable):
 
 
 class AclEntryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     acl_entry: AclEntry
     etag: str | None = None

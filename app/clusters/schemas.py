@@ -12,14 +12,14 @@ DayOfWeek = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SAT
 
 
 class BrokerResources(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     cpu: float = Field(1.0, ge=0.25, le=64)
     memory_gib: float = Field(2.0, ge=0.5, le=512)
 
 
 class MaintenanceWindow(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     day_of_week: DayOfWeek
     start_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM UTC")

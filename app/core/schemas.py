@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class Writable(BaseModel):
     """A request body: unknown fields are refused; output-only fields are accepted and ignored."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     name: Any = Field(None, json_schema_extra={"readOnly": True})
     uid: Any = Field(None, json_schema_extra={"readOnly": True})

@@ -10,7 +10,7 @@ WRITABLE = ("quotas", "labels")
 
 
 class Quotas(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     producer_byte_rate: int | None = Field(None, ge=1024, le=2**40)
     consumer_byte_rate: int | None = Field(None, ge=1024, le=2**40)
@@ -31,7 +31,7 @@ class UserIn(ReconciledWritable):
 
 
 class RotatePasswordIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     password: SecretStr | None = Field(
         None, min_length=12, max_length=256, json_schema_extra={"writeOnly": True}

@@ -77,7 +77,8 @@ async def world(client: httpx.AsyncClient) -> World:
     tokens["other"] = other["owner"]
     tokens["none"] = {}
     tokens["wrong"] = {"Authorization": "Bearer kpt_not-a-real-token"}
-    r = await client.post("/v1/projects/p/clusters?cluster_id=c", json={"broker_count": 3},
-                          headers=ADMIN)
+    r = await client.post(
+        "/v1/projects/p/clusters?cluster_id=c", json={"broker_count": 3}, headers=ADMIN
+    )
     assert r.status_code == 200, r.text
     return World(client, tokens)

@@ -46,8 +46,9 @@ async def test_project_crud(world: World) -> None:
 
 
 async def test_tokens(world: World) -> None:
-    r = await world.call("POST", "/v1/projects/p/tokens?token_id=ci", role="owner",
-                         json={"role": "editor"})
+    r = await world.call(
+        "POST", "/v1/projects/p/tokens?token_id=ci", role="owner", json={"role": "editor"}
+    )
     assert r.status_code == 200
     secret = r.json()["secret"]
     r = await world.call("GET", "/v1/projects/p/tokens/ci", role="owner")
@@ -56,8 +57,9 @@ async def test_tokens(world: World) -> None:
     assert "secret" not in r.text and len(r.json()["tokens"]) == 4
     r = await world.client.get(f"{C}/topics", headers={"Authorization": f"Bearer {secret}"})
     assert r.status_code == 200
-    r = await world.call("POST", "/v1/projects/p/tokens?token_id=x", role="owner",
-                         json={"role": "god"})
+    r = await world.call(
+        "POST", "/v1/projects/p/tokens?token_id=x", role="owner", json={"role": "god"}
+    )
     assert r.status_code == 400 and "role" in violations(r)
     r = await world.call("DELETE", "/v1/projects/p/tokens/ci", role="owner")
     assert r.status_code == 200
@@ -72,23 +74,30 @@ async def test_cluster_defaults_and_validation(world: World) -> None:
     assert body["state"] == "CREATING" and body["reconciling"] is True
     assert body["generation"] == 1 and body["observed_generation"] == 0
     assert any(c["type"] == "Ready" for c in body["conditions"])
-    bad = {"broker_count": 0, "controller_count": 2, "kafka_version": "0.8",
-           "config": {"num.io.threads": "999", "log.flush.interval.ms": "1"},
-           "broker_resources": {"cpu": 0}, "maintenance_window": {"day_of_week": "FUNDAY",
-                                                                   "start_time": "25:00",
-                                                                   "duration_hours": 0}}
+    bad = {
+        "broker_count": 0,
+        "controller_count": 2,
+        "kafka_version": "0.8",
+        "config": {"num.io.threads": "999", "log.flush.interval.ms": "1"},
+        "broker_resources": {"cpu": 0},
+        "maintenance_window": {"day_of_week": "FUNDAY", "start_time": "25:00", "duration_hours": 0},
+    }
     r = await world.call("POST", "/v1/projects/p/clusters?cluster_id=bad", role="editor", json=bad)
     assert r.status_code == 400
     assert {"broker_count", "controller_count"} <= set(violations(r))
-    r = await world.call("POST", "/v1/projects/p/clusters?cluster_id=bad2", role="editor",
-                         json={"kafka_version": "0.8",
-                               "config": {"num.io.threads": "999", "nope": "1"}})
+    r = await world.call(
+        "POST",
+        "/v1/projects/p/clusters?cluster_id=bad2",
+        role="editor",
+        json={"kafka_version": "0.8", "config": {"num.io.threads": "999", "nope": "1"}},
+    )
     assert r.status_code == 400
     assert {"kafka_version", "config.num.io.threads", "config.nope"} <= set(violations(r))
     r = await world.call("POST", "/v1/projects/p/clusters?cluster_id=c", role="editor", json={})
     assert r.status_code == 409
-    r = await world.call("POST", "/v1/projects/p/clusters?cluster_id=x", role="editor",
-                         json={"surprise": 1})
+    r = await world.call(
+        "POST", "/v1/projects/p/clusters?cluster_id=x", role="editor", json={"surprise": 1}
+    )
     assert r.status_code == 400 and "surprise" in violations(r)
     r = await world.call("POST", "/v1/projects/nope/clusters?cluster_id=x", json={})
     assert r.status_code == 404
@@ -99,8 +108,9 @@ async def test_cluster_update_rules(world: World) -> None:
     assert r.status_code == 400 and "storage_gib" in violations(r)
     r = await world.call("PATCH", C, role="editor", json={"controller_count": 1})
     assert r.status_code == 400 and "controller_count" in violations(r)
-    r = await world.call("PATCH", C, role="editor", json={"storage_gib": 200,
-                                                           "state": "ACTIVE", "uid": "x"})
+    r = await world.call(
+        "PATCH", C, role="editor", json={"storage_gib": 200, "state": "ACTIVE", "uid": "x"}
+    )
     assert r.status_code == 200 and r.json()["done"] is False
     cluster = (await world.call("GET", C)).json()
     assert cluster["storage_gib"] == 200 and cluster["generation"] == 2
@@ -118,21 +128,28 @@ async def test_cluster_update_rules(world: World) -> None:
 async def test_cluster_version_change_follows_upgrade_paths(world: World) -> None:
     versions = (await world.call("GET", "/v1/kafka_versions")).json()["kafka_versions"]
     old = next(v for v in versions if v["upgradable_to"])
-    r = await world.call("POST", "/v1/projects/p/clusters?cluster_id=v", role="editor",
-                         json={"kafka_version": old["version"], "broker_count": 1})
+    r = await world.call(
+        "POST",
+        "/v1/projects/p/clusters?cluster_id=v",
+        role="editor",
+        json={"kafka_version": old["version"], "broker_count": 1},
+    )
     assert r.status_code == 200
     newest = old["upgradable_to"][0]
-    r = await world.call("PATCH", "/v1/projects/p/clusters/v", role="editor",
-                         json={"kafka_version": newest})
+    r = await world.call(
+        "PATCH", "/v1/projects/p/clusters/v", role="editor", json={"kafka_version": newest}
+    )
     assert r.status_code == 200
-    r = await world.call("PATCH", "/v1/projects/p/clusters/v", role="editor",
-                         json={"kafka_version": old["version"]})
+    r = await world.call(
+        "PATCH", "/v1/projects/p/clusters/v", role="editor", json={"kafka_version": old["version"]}
+    )
     assert r.status_code == 400 and r.json()["error"]["status"] == "FAILED_PRECONDITION"
 
 
 async def test_cluster_delete_protection_and_scale_in_guard(world: World) -> None:
-    r = await world.call("POST", f"{C}/topics?topic_id=rf3", role="editor",
-                         json={"replication_factor": 3})
+    r = await world.call(
+        "POST", f"{C}/topics?topic_id=rf3", role="editor", json={"replication_factor": 3}
+    )
     assert r.status_code == 200
     r = await world.call("PATCH", C, role="editor", json={"broker_count": 1})
     assert r.status_code == 400 and reason(r) == "SCALE_IN_BELOW_REPLICATION_FACTOR"
@@ -154,25 +171,47 @@ async def test_cluster_delete_protection_and_scale_in_guard(world: World) -> Non
 
 
 async def test_topic_rules(world: World) -> None:
-    r = await world.call("POST", f"{C}/topics?topic_id=orders.v1", role="editor",
-                         json={"partition_count": 3, "configs": {"retention.ms": "60000",
-                                                                 "min.insync.replicas": "2"}})
+    r = await world.call(
+        "POST",
+        f"{C}/topics?topic_id=orders.v1",
+        role="editor",
+        json={
+            "partition_count": 3,
+            "configs": {"retention.ms": "60000", "min.insync.replicas": "2"},
+        },
+    )
     assert r.status_code == 200
     r = await world.call("POST", f"{C}/topics?topic_id=orders_v1", role="editor", json={})
     assert r.status_code == 409 and reason(r) == "TOPIC_NAME_COLLISION"
     for bad in ("__consumer", ".", "..", "a" * 250, "has space", "ünï"):
-        r = await world.call("POST", f"{C}/topics", role="editor", json={},
-                             params={"topic_id": bad})
+        r = await world.call(
+            "POST", f"{C}/topics", role="editor", json={}, params={"topic_id": bad}
+        )
         assert r.status_code == 400, bad
-    r = await world.call("POST", f"{C}/topics?topic_id=big", role="editor",
-                         json={"replication_factor": 4})
+    r = await world.call(
+        "POST", f"{C}/topics?topic_id=big", role="editor", json={"replication_factor": 4}
+    )
     assert r.status_code == 400 and "replication_factor" in violations(r)
-    r = await world.call("POST", f"{C}/topics?topic_id=cfg", role="editor",
-                         json={"configs": {"retention.ms": "soon", "cleanup.policy": "burn",
-                                           "segment.bytes": 5, "min.insync.replicas": "4"}})
+    r = await world.call(
+        "POST",
+        f"{C}/topics?topic_id=cfg",
+        role="editor",
+        json={
+            "configs": {
+                "retention.ms": "soon",
+                "cleanup.policy": "burn",
+                "segment.bytes": 5,
+                "min.insync.replicas": "4",
+            }
+        },
+    )
     assert r.status_code == 400
-    assert {"configs.retention.ms", "configs.cleanup.policy", "configs.segment.bytes",
-            "configs.min.insync.replicas"} <= set(violations(r))
+    assert {
+        "configs.retention.ms",
+        "configs.cleanup.policy",
+        "configs.segment.bytes",
+        "configs.min.insync.replicas",
+    } <= set(violations(r))
     t = f"{C}/topics/orders.v1"
     r = await world.call("PATCH", t, role="editor", json={"partition_count": 2})
     assert r.status_code == 400 and "partition_count" in violations(r)
@@ -183,8 +222,12 @@ async def test_topic_rules(world: World) -> None:
     body = (await world.call("GET", t)).json()
     assert body["partition_count"] == 6 and body["generation"] == 2
     assert body["configs"] == {"retention.ms": "60000", "min.insync.replicas": "2"}
-    r = await world.call("PATCH", f"{t}?update_mask=configs", role="editor",
-                         json={"configs": {}, "partition_count": 100})
+    r = await world.call(
+        "PATCH",
+        f"{t}?update_mask=configs",
+        role="editor",
+        json={"configs": {}, "partition_count": 100},
+    )
     body = (await world.call("GET", t)).json()
     assert body["configs"] == {} and body["partition_count"] == 6
     r = await world.call("DELETE", t, role="editor")
@@ -197,8 +240,9 @@ async def test_topic_rules(world: World) -> None:
 
 async def test_acls(world: World) -> None:
     entry = {"principal": "User:alice", "operation": "READ"}
-    r = await world.call("POST", f"{C}/acls?acl_id=topic/orders", role="editor",
-                         json={"acl_entries": [entry]})
+    r = await world.call(
+        "POST", f"{C}/acls?acl_id=topic/orders", role="editor", json={"acl_entries": [entry]}
+    )
     assert r.status_code == 200
     a = f"{C}/acls/topic/orders"
     acl = (await world.call("GET", a)).json()
@@ -206,35 +250,53 @@ async def test_acls(world: World) -> None:
     assert acl["acl_entries"] == [{**entry, "permission_type": "ALLOW", "host": "*"}]
     r = await world.call("PATCH", a, role="editor", json={"acl_entries": []})
     assert r.status_code == 400 and reason(r) == "ETAG_REQUIRED"
-    r = await world.call("POST", f"{a}:addAclEntry", role="editor",
-                         json={"acl_entry": {"principal": "User:bob", "operation": "WRITE"}})
+    r = await world.call(
+        "POST",
+        f"{a}:addAclEntry",
+        role="editor",
+        json={"acl_entry": {"principal": "User:bob", "operation": "WRITE"}},
+    )
     assert r.status_code == 200 and r.json()["done"] is False
-    r = await world.call("POST", f"{a}:addAclEntry", role="editor",
-                         json={"acl_entry": {"principal": "User:bob", "operation": "WRITE"}})
+    r = await world.call(
+        "POST",
+        f"{a}:addAclEntry",
+        role="editor",
+        json={"acl_entry": {"principal": "User:bob", "operation": "WRITE"}},
+    )
     assert r.json()["done"] is True
     assert len((await world.call("GET", a)).json()["acl_entries"]) == 2
-    r = await world.call("POST", f"{a}:removeAclEntry", role="editor",
-                         json={"acl_entry": {"principal": "User:carol", "operation": "READ"}})
+    r = await world.call(
+        "POST",
+        f"{a}:removeAclEntry",
+        role="editor",
+        json={"acl_entry": {"principal": "User:carol", "operation": "READ"}},
+    )
     assert r.status_code == 404 and reason(r) == "ACL_ENTRY_NOT_FOUND"
     r = await world.call("POST", f"{a}:removeAclEntry", role="editor", json={"acl_entry": entry})
     assert r.status_code == 200
     cur = (await world.call("GET", a)).json()
-    r = await world.call("PATCH", a, role="editor",
-                         json={"acl_entries": [entry], "etag": cur["etag"]})
+    r = await world.call(
+        "PATCH", a, role="editor", json={"acl_entries": [entry], "etag": cur["etag"]}
+    )
     assert r.status_code == 200
-    r = await world.call("PATCH", a, role="editor",
-                         json={"acl_entries": [], "etag": cur["etag"]})
+    r = await world.call("PATCH", a, role="editor", json={"acl_entries": [], "etag": cur["etag"]})
     assert r.status_code == 409
-    r = await world.call("POST", f"{C}/acls?acl_id=consumerGroup/g", role="editor",
-                         json={"acl_entries": [{"principal": "User:a", "operation": "WRITE"}]})
+    r = await world.call(
+        "POST",
+        f"{C}/acls?acl_id=consumerGroup/g",
+        role="editor",
+        json={"acl_entries": [{"principal": "User:a", "operation": "WRITE"}]},
+    )
     assert r.status_code == 400 and "acl_entries[0].operation" in violations(r)
     for bad in ("table/x", "topic/", "topic/a:b", "everything"):
-        r = await world.call("POST", f"{C}/acls", role="editor", json={},
-                             params={"acl_id": bad})
+        r = await world.call("POST", f"{C}/acls", role="editor", json={}, params={"acl_id": bad})
         assert r.status_code == 400, bad
-    r = await world.call("POST", f"{C}/acls?acl_id=cluster", role="editor",
-                         json={"acl_entries": [{"principal": "alice", "operation": "ALTER",
-                                                "host": "nowhere"}]})
+    r = await world.call(
+        "POST",
+        f"{C}/acls?acl_id=cluster",
+        role="editor",
+        json={"acl_entries": [{"principal": "alice", "operation": "ALTER", "host": "nowhere"}]},
+    )
     assert {"acl_entries[0].principal", "acl_entries[0].host"} <= set(violations(r))
     r = await world.call("GET", f"{C}/acls?filter=resource_type = TOPIC")
     assert [x["name"].rsplit("/acls/", 1)[1] for x in r.json()["acls"]] == ["topic/orders"]
@@ -242,8 +304,12 @@ async def test_acls(world: World) -> None:
 
 
 async def test_users_and_passwords(world: World) -> None:
-    r = await world.call("POST", f"{C}/users?user_id=alice", role="editor",
-                         json={"quotas": {"producer_byte_rate": 1048576}})
+    r = await world.call(
+        "POST",
+        f"{C}/users?user_id=alice",
+        role="editor",
+        json={"quotas": {"producer_byte_rate": 1048576}},
+    )
     assert r.status_code == 200
     password = r.json()["password"]
     assert len(password) == 32
@@ -251,20 +317,24 @@ async def test_users_and_passwords(world: World) -> None:
     body = (await world.call("GET", u)).json()
     assert body["principal"] == "User:alice" and "password" not in body
     assert body["quotas"] == {"producer_byte_rate": 1048576}
-    r = await world.call("POST", f"{C}/users?user_id=bob", role="editor",
-                         json={"password": "short"})
+    r = await world.call(
+        "POST", f"{C}/users?user_id=bob", role="editor", json={"password": "short"}
+    )
     assert r.status_code == 400 and "password" in violations(r)
     assert "short" not in r.text
-    r = await world.call("POST", f"{C}/users?user_id=carol", role="editor",
-                         json={"password": "a-long-client-chosen-secret"})
+    r = await world.call(
+        "POST",
+        f"{C}/users?user_id=carol",
+        role="editor",
+        json={"password": "a-long-client-chosen-secret"},
+    )
     assert r.json()["password"] == "a-long-client-chosen-secret"
     r = await world.call("POST", f"{u}:rotatePassword", role="editor", json={})
     assert r.status_code == 200 and r.json()["password"] != password
     assert (await world.call("GET", u)).json()["generation"] == 2
     r = await world.call("PATCH", u, role="editor", json={"password": "another-long-secret"})
     assert r.status_code == 400
-    r = await world.call("PATCH", u, role="editor",
-                         json={"quotas": {"request_percentage": 50.0}})
+    r = await world.call("PATCH", u, role="editor", json={"quotas": {"request_percentage": 50.0}})
     assert r.status_code == 200
     assert (await world.call("GET", u)).json()["quotas"] == {"request_percentage": 50.0}
 
@@ -281,8 +351,11 @@ async def test_operations(world: World) -> None:
     assert r.status_code == 400
     r = await world.call("GET", "/v1/projects/p/operations?filter=done = false", role="viewer")
     assert op["name"] in [o["name"] for o in r.json()["operations"]]
-    r = await world.call("GET", "/v1/projects/p/operations",
-                         params={"filter": 'target = "projects/p/clusters/c/topics/*"'})
+    r = await world.call(
+        "GET",
+        "/v1/projects/p/operations",
+        params={"filter": 'target = "projects/p/clusters/c/topics/*"'},
+    )
     assert [o["name"] for o in r.json()["operations"]] == [op["name"]]
     r = await world.call("POST", f"{op_path}:cancel", role="viewer")
     assert r.status_code == 403
@@ -297,13 +370,15 @@ async def test_etags_and_conditional_requests(world: World) -> None:
     etag = r.json()["etag"]
     r = await world.call("GET", C, headers={"If-None-Match": f'"{etag}"'})
     assert r.status_code == 304 and not r.content
-    r = await world.call("PATCH", C, role="editor", json={"storage_gib": 300},
-                         headers={"If-Match": '"stale"'})
+    r = await world.call(
+        "PATCH", C, role="editor", json={"storage_gib": 300}, headers={"If-Match": '"stale"'}
+    )
     assert r.status_code == 412 and r.json()["error"]["status"] == "FAILED_PRECONDITION"
     r = await world.call("PATCH", f"{C}?etag=stale", role="editor", json={"storage_gib": 300})
     assert r.status_code == 409 and r.json()["error"]["status"] == "ABORTED"
-    r = await world.call("PATCH", C, role="editor", json={"storage_gib": 300},
-                         headers={"If-Match": f'"{etag}"'})
+    r = await world.call(
+        "PATCH", C, role="editor", json={"storage_gib": 300}, headers={"If-Match": f'"{etag}"'}
+    )
     assert r.status_code == 200
     r = await world.call("DELETE", C, role="owner", headers={"If-Match": f'"{etag}"'})
     assert r.status_code == 412
@@ -311,8 +386,13 @@ async def test_etags_and_conditional_requests(world: World) -> None:
 
 async def test_pagination(world: World) -> None:
     for i in range(7):
-        await world.call("POST", f"{C}/topics?topic_id=t{i}", role="editor",
-                         json={}, headers={"Idempotency-Key": f"k{i}"})
+        await world.call(
+            "POST",
+            f"{C}/topics?topic_id=t{i}",
+            role="editor",
+            json={},
+            headers={"Idempotency-Key": f"k{i}"},
+        )
     seen: list[str] = []
     token = ""
     while True:
@@ -329,13 +409,19 @@ async def test_pagination(world: World) -> None:
     token = first["next_page_token"]
     r = await world.call("GET", f"{C}/topics", params={"page_size": 3, "page_token": token})
     assert r.status_code == 400 and "page_token" in violations(r)
-    r = await world.call("GET", f"{C}/topics",
-                         params={"page_size": 3, "order_by": "name desc", "page_token": token},
-                         role="viewer")
+    r = await world.call(
+        "GET",
+        f"{C}/topics",
+        params={"page_size": 3, "order_by": "name desc", "page_token": token},
+        role="viewer",
+    )
     assert r.status_code == 400
     tampered = token[:-2] + ("aa" if token[-2:] != "aa" else "bb")
-    r = await world.call("GET", f"{C}/topics",
-                         params={"page_size": 3, "order_by": "name desc", "page_token": tampered})
+    r = await world.call(
+        "GET",
+        f"{C}/topics",
+        params={"page_size": 3, "order_by": "name desc", "page_token": tampered},
+    )
     assert r.status_code == 400
     r = await world.call("GET", f"{C}/topics", params={"page_size": -1})
     assert r.status_code == 400
@@ -352,39 +438,56 @@ async def test_pagination(world: World) -> None:
 
 
 async def test_labels_filter(world: World) -> None:
-    await world.call("POST", f"{C}/topics?topic_id=a", role="editor",
-                     json={"labels": {"team": "pay"}})
+    await world.call(
+        "POST", f"{C}/topics?topic_id=a", role="editor", json={"labels": {"team": "pay"}}
+    )
     await world.call("POST", f"{C}/topics?topic_id=b", role="editor", json={})
     r = await world.call("GET", f"{C}/topics", params={"filter": 'labels.team = "pay"'})
     assert [t["name"][-1] for t in r.json()["topics"]] == ["a"]
     r = await world.call("GET", f"{C}/topics", params={"filter": "labels.team:*"})
     assert [t["name"][-1] for t in r.json()["topics"]] == ["a"]
-    r = await world.call("POST", f"{C}/topics?topic_id=c", role="editor",
-                         json={"labels": {"Bad Key": "x"}})
+    r = await world.call(
+        "POST", f"{C}/topics?topic_id=c", role="editor", json={"labels": {"Bad Key": "x"}}
+    )
     assert r.status_code == 400
 
 
 async def test_request_errors(world: World) -> None:
-    r = await world.call("POST", f"{C}/topics?topic_id=x", role="editor", content=b"{not json",
-                         headers={"content-type": "application/json"})
+    r = await world.call(
+        "POST",
+        f"{C}/topics?topic_id=x",
+        role="editor",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT"
     big = b'{"labels": {"a": "' + b"x" * (1024 * 1024) + b'"}}'
-    r = await world.call("POST", f"{C}/topics?topic_id=x", role="editor", content=big,
-                         headers={"content-type": "application/json"})
+    r = await world.call(
+        "POST",
+        f"{C}/topics?topic_id=x",
+        role="editor",
+        content=big,
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["error"]["code"] == 413
     r = await world.call("PUT", C, role="editor", json={})
     assert r.status_code == 405 and "error" in r.json()
     r = await world.call("GET", "/v1/nothing/here")
     assert r.status_code == 404 and "error" in r.json()
-    r = await world.call("POST", f"{C}/topics?topic_id=x&request_id=not-a-uuid", role="editor",
-                         json={})
+    r = await world.call(
+        "POST", f"{C}/topics?topic_id=x&request_id=not-a-uuid", role="editor", json={}
+    )
     assert r.status_code == 400 and "request_id" in violations(r)
 
 
 async def test_audit_log(world: World) -> None:
-    await world.call("POST", f"{C}/topics", role="editor", json={},
-                     params={"topic_id": "audited",
-                             "request_id": "0b6f4a4e-9d8a-4f7e-8f43-3d2b1f7c9a10"})
+    await world.call(
+        "POST",
+        f"{C}/topics",
+        role="editor",
+        json={},
+        params={"topic_id": "audited", "request_id": "0b6f4a4e-9d8a-4f7e-8f43-3d2b1f7c9a10"},
+    )
     await world.call("DELETE", C, role="viewer")
     await world.call("GET", C, role="wrong")
     r = await world.call("GET", "/v1/projects/p/audit_logs", role="owner")
@@ -399,27 +502,33 @@ async def test_audit_log(world: World) -> None:
     assert unauth["principal"] == "anonymous"
     r = await world.call("GET", "/v1/projects/p/audit_logs", role="editor")
     assert r.status_code == 403
-    r = await world.call("GET", "/v1/projects/p/audit_logs", role="owner",
-                         params={"filter": "action = createTopic"})
+    r = await world.call(
+        "GET", "/v1/projects/p/audit_logs", role="owner", params={"filter": "action = createTopic"}
+    )
     assert {x["action"] for x in r.json()["audit_logs"]} == {"createTopic"}
 
 
 async def test_idempotency_in_process(world: World) -> None:
     key = {"Idempotency-Key": "same-key"}
-    first = await world.call("POST", f"{C}/topics?topic_id=idem", role="editor", json={},
-                             headers=key)
-    again = await world.call("POST", f"{C}/topics?topic_id=idem", role="editor", json={},
-                             headers=key)
+    first = await world.call(
+        "POST", f"{C}/topics?topic_id=idem", role="editor", json={}, headers=key
+    )
+    again = await world.call(
+        "POST", f"{C}/topics?topic_id=idem", role="editor", json={}, headers=key
+    )
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    other = await world.call("POST", f"{C}/topics?topic_id=idem", role="editor",
-                             json={"partition_count": 2}, headers=key)
+    other = await world.call(
+        "POST", f"{C}/topics?topic_id=idem", role="editor", json={"partition_count": 2}, headers=key
+    )
     assert other.status_code == 422 and reason(other) == "IDEMPOTENCY_KEY_REUSED"
     # A user-create replay returns the same password: stored encrypted, never in clear.
-    u1 = await world.call("POST", f"{C}/users?user_id=dave", role="editor", json={},
-                          headers={"Idempotency-Key": "u"})
-    u2 = await world.call("POST", f"{C}/users?user_id=dave", role="editor", json={},
-                          headers={"Idempotency-Key": "u"})
+    u1 = await world.call(
+        "POST", f"{C}/users?user_id=dave", role="editor", json={}, headers={"Idempotency-Key": "u"}
+    )
+    u2 = await world.call(
+        "POST", f"{C}/users?user_id=dave", role="editor", json={}, headers={"Idempotency-Key": "u"}
+    )
     assert u1.json()["password"] == u2.json()["password"]
 
 

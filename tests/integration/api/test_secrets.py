@@ -1,0 +1,60 @@
+"""A generated password appears in exactly one place: the response that generated it."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.integration.api.conftest import World
+
+pytestmark = pytest.mark.anyio
+
+C = "/v1/projects/p/clusters/c"
+
+
+async def test_password_never_leaks(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    r = await world.call("POST", f"{C}/users?user_id=alice", role="editor", json={})
+    password = r.json()["password"]
+    op_name = r.json()["name"]
+    r2 = await world.call("POST", f"{C}/users/alice:rotatePassword", role="editor", json={})
+    rotated = r2.json()["password"]
+    # A client-given password echoed in a validation error would leak too.
+    await world.call(
+        "POST", f"{C}/users?user_id=bob", role="editor", json={"password": password[:8]}
+    )
+    await world.call("PATCH", f"{C}/users/alice", role="editor", json={"password": rotated})
+    reads = [
+        await world.call("GET", f"{C}/users/alice"),
+        await world.call("GET", f"{C}/users"),
+        await world.call("GET", f"/v1/{op_name}"),
+        await world.call("GET", f"/v1/{r2.json()['name']}"),
+        await world.call("GET", "/v1/projects/p/operations"),
+        await world.call("GET", "/v1/projects/p/audit_logs", role="owner"),
+    ]
+    for read in reads:
+        assert read.status_code in (200, 400), read.text
+        for secret in (password, rotated, password[:8]):
+            assert secret not in read.text
+    logged = caplog.text
+    for secret in (password, rotated, password[:8]):
+        assert secret not in logged
+
+
+async def test_password_is_stored_as_scram_and_ciphertext(world: World) -> None:
+    from sqlalchemy import select
+
+    from app.core.secrets import decrypt, scram_sha512
+    from app.models import User
+
+    r = await world.call("POST", f"{C}/users?user_id=carol", role="editor", json={})
+    password = r.json()["password"]
+    factory = world.client._transport.app.state.sessionmaker  # type: ignore[attr-defined]
+    async with factory() as session:
+        user = (await session.execute(select(User).where(User.user_id == "carol"))).scalar_one()
+    assert password.encode() not in user.password_ciphertext
+    assert decrypt(user.password_ciphertext) == password
+    material = scram_sha512(password, user.scram_salt, user.scram_iterations)
+    assert material.stored_key == user.scram_stored_key
+    assert material.server_key == user.scram_server_key
