@@ -14,6 +14,7 @@
 #
 # A second run is a no-op (the `.complete` stamp); a concurrent run waits on a lock.
 set -euo pipefail
+OLD_GO=""
 
 KUBE_VERSION="${KUBE_VERSION:-1.35.4}"
 CACHE="${KPLANE_CACHE:-$HOME/.cache/kplane}"
@@ -31,18 +32,31 @@ exec 9>"$OUT/.lock"
 flock 9
 [ -f "$STAMP" ] && exit 0
 
-GO="$(command -v go || true)"
-[ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; }
+go_minor_of() { "$1" env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p'; }
+
+# The first Go >= 1.21 among PATH and the usual install places. Go >= 1.21 switches itself to
+# the toolchain the go.mod asks for (GOTOOLCHAIN=auto, from the module proxy).
+GO=""
+for candidate in "$(command -v go || true)" /usr/local/go/bin/go /usr/lib/go/bin/go; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+    minor="$(go_minor_of "$candidate")"
+    if [ -n "$minor" ] && [ "$minor" -ge 21 ]; then GO="$candidate"; break; fi
+    [ -n "$OLD_GO" ] || OLD_GO="$candidate"
+  fi
+done
+if [ -z "$GO" ] && [ -n "${OLD_GO:-}" ]; then
+  # Only an old Go (Debian 12's is 1.19): fetch a current toolchain, which is itself a module
+  # on the Go module proxy (golang.org/toolchain), and use it.
+  arch="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
+  tc_dir="$(cd /tmp && GOFLAGS=-mod=mod "$OLD_GO" mod download -json \
+    "golang.org/toolchain@v0.0.1-go1.25.0.linux-$arch" | sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p')"
+  [ -x "$tc_dir/bin/go" ] && GO="$tc_dir/bin/go"
+fi
 if [ -z "$GO" ]; then
-  echo "build.sh: no Go toolchain on PATH (need Go >= 1.21; it fetches the exact toolchain the" \
-       "Kubernetes version asks for from the Go module proxy)" >&2
+  echo "build.sh: no usable Go toolchain (need Go >= 1.21 on PATH or in /usr/local/go)" >&2
   exit 1
 fi
-go_minor="$("$GO" env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
-if [ "$go_minor" -lt 21 ]; then
-  echo "build.sh: $("$GO" env GOVERSION) is too old: Go >= 1.21 is needed (toolchain switching)" >&2
-  exit 1
-fi
+echo "build.sh: using $("$GO" env GOVERSION) ($GO)"
 
 export GOFLAGS="-mod=mod -buildvcs=false"
 export CGO_ENABLED=0

@@ -209,13 +209,21 @@ class KubeSubstrate:
         return found
 
     def pod_log(
-        self, namespace: str, name: str, container: str | None = None, previous: bool = False
+        self,
+        namespace: str,
+        name: str,
+        container: str | None = None,
+        previous: bool = False,
+        uid: str | None = None,
     ) -> str:
-        """A container's stdout and stderr, as `kubectl logs` would show them."""
-        pod = self.rest().get(f"/api/v1/namespaces/{namespace}/pods/{name}")
-        if container is None:
-            container = pod["spec"]["containers"][0]["name"]
-        directory = self.podrunner_dir / "pods" / pod_dir_name(pod["metadata"])
+        """A container's stdout and stderr, as `kubectl logs` would show them. Pass the pod's
+        `uid` (and `container`) to read the log of a pod that was deleted meanwhile."""
+        if uid is None or container is None:
+            pod = self.rest().get(f"/api/v1/namespaces/{namespace}/pods/{name}")
+            uid = pod["metadata"]["uid"]
+            container = container or pod["spec"]["containers"][0]["name"]
+        meta = {"namespace": namespace, "name": name, "uid": uid}
+        directory = self.podrunner_dir / "pods" / pod_dir_name(meta)
         path = directory / "logs" / (f"{container}.previous.log" if previous else f"{container}.log")
         try:
             return path.read_text(errors="replace")

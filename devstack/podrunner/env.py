@@ -111,7 +111,9 @@ def resource_value(
         raw = allocatable.get(name, "0") if kind == "limits" else "0"
     quantity = parse_quantity(raw)
     unit = parse_quantity(divisor or "1")
-    if unit <= 0:
+    if unit == 0:
+        unit = Decimal(1)  # the apiserver defaults an unset divisor to "0", meaning 1
+    if unit < 0:
         raise EnvError(f"resourceFieldRef {resource!r}: divisor must be positive")
     return str(math.ceil(quantity / unit))
 
