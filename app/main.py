@@ -33,6 +33,9 @@ def create_app(manage_engine: bool = True) -> FastAPI:
             return
         engine = make_engine(settings.database_url)
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         try:
             yield
         finally:

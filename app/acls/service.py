@@ -192,7 +192,6 @@ async def create(
         delete_time=None,
     )
     session.add(acl)
-    await session.flush()
     return _start(session, acl, "create", request_id)
 
 
@@ -212,7 +211,6 @@ async def set_entries(
     if labels is not None:
         new["labels"] = labels
     moved = apply_changes(acl, new, lambda a: {"acl_entries": a.acl_entries})
-    await session.flush()
     if moved:
         return _start(session, acl, "update", request_id)
     status = await session.get(ResourceStatus, acl.uid)

@@ -162,7 +162,6 @@ async def create(
         **values,
     )
     session.add(cluster)
-    await session.flush()
     return _start(session, cluster, "create", request_id)
 
 
@@ -201,7 +200,6 @@ async def update(
                 "broker_count",
             )
     moved = apply_changes(cluster, new, desired)
-    await session.flush()
     if moved:
         return _start(session, cluster, "update", request_id)
     status = await session.get(ResourceStatus, cluster.uid)

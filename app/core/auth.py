@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import select
 
-from app.core.db import sessionmaker_of
+from app.core.db import read_sessionmaker_of
 from app.core.errors import ApiError
 from app.core.settings import get_settings
 from app.models import Token
@@ -86,7 +86,7 @@ async def authenticate(request: Request) -> Principal:
     if cached and cached[1] > now:
         request.state.principal = cached[0]
         return cached[0]
-    async with sessionmaker_of(request)() as session:
+    async with read_sessionmaker_of(request)() as session:
         row = (
             await session.execute(
                 select(Token.project_id, Token.token_id, Token.role).where(

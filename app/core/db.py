@@ -53,6 +53,14 @@ def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
     return factory
 
 
+def read_sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads: autocommit, so a GET costs its SELECTs and no BEGIN/COMMIT."""
+    factory: async_sessionmaker[AsyncSession] = getattr(
+        request.app.state, "read_sessionmaker", request.app.state.sessionmaker
+    )
+    return factory
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit after the endpoint, roll back on any error.
 
@@ -60,6 +68,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     from app.core import audit  # audit needs sessionmaker_of from this module
 
+    if request.method in ("GET", "HEAD"):
+        async with read_sessionmaker_of(request)() as session:
+            yield session
+        return
     factory = sessionmaker_of(request)
     async with factory() as session:
         try:

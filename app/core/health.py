@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.responses import Response
 
-from app.core.db import sessionmaker_of
+from app.core.db import read_sessionmaker_of
 from app.core.errors import unavailable
 from app.core.responses import Json
 
@@ -21,7 +21,7 @@ async def healthz() -> Response:
 @router.get("/readyz", operation_id="getReadiness", include_in_schema=False)
 async def readyz(request: Request) -> Response:
     try:
-        async with sessionmaker_of(request)() as session:
+        async with read_sessionmaker_of(request)() as session:
             await session.execute(text("SELECT 1"))
     except Exception:
         raise unavailable("the database is not reachable") from None

@@ -74,13 +74,22 @@ class Idempotency:
         if self.key is None:
             return (await mutate()).response()
         request_hash = await self._request_hash()
-        locked = (
+        # One round trip: take the key's lock and read what it stored, if anything.
+        row = (
             await self.session.execute(
-                text("SELECT pg_try_advisory_xact_lock(:id)"),
-                {"id": _lock_id(self.principal, self.key)},
+                text(
+                    "SELECT pg_try_advisory_xact_lock(:id) AS locked, k.request_hash, "
+                    "k.status_code, k.body_ciphertext, k.create_time FROM (SELECT 1) AS one "
+                    "LEFT JOIN idempotency_keys AS k ON k.principal = :principal AND k.key = :key"
+                ),
+                {
+                    "id": _lock_id(self.principal, self.key),
+                    "principal": self.principal,
+                    "key": self.key,
+                },
             )
-        ).scalar_one()
-        if not locked:
+        ).one()
+        if not row.locked:
             raise ApiError(
                 409,
                 "REQUEST_IN_FLIGHT",
@@ -89,10 +98,14 @@ class Idempotency:
                 headers={"Retry-After": "1"},
             )
         ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
-        stored = await self.session.get(IdempotencyRecord, (self.principal, self.key))
+        stored = row if row.request_hash is not None else None
         if stored is not None and stored.create_time < utcnow() - ttl:
-            await self.session.delete(stored)
-            await self.session.flush()
+            await self.session.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.principal == self.principal,
+                    IdempotencyRecord.key == self.key,
+                )
+            )
             stored = None
         if stored is not None:
             if stored.request_hash != request_hash:

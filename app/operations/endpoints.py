@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, sessionmaker_of
+from app.core.db import SessionDep, read_sessionmaker_of
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, ListParams, list_params, paginate
 from app.core.responses import Json, resource_response
@@ -46,7 +46,7 @@ async def get_operation(
     ] = 0,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    op = await service.wait(sessionmaker_of(request), project, operation, wait_seconds)
+    op = await service.wait(read_sessionmaker_of(request), project, operation, wait_seconds)
     return resource_response(service.body(op))
 
 

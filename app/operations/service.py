@@ -196,5 +196,4 @@ async def request_delete(
     row.delete_time = utcnow()
     row.version += 1
     row.update_time = row.delete_time
-    await session.flush()
     return start_delete()

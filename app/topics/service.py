@@ -139,7 +139,6 @@ async def create(
         **values,
     )
     session.add(topic)
-    await session.flush()
     return _start(session, topic, "create", request_id)
 
 
@@ -170,7 +169,6 @@ async def update(
         violations.append(FieldViolation("partition_count", "may only grow"))
     raise_if(violations)
     moved = apply_changes(topic, new, _desired)
-    await session.flush()
     if moved:
         return _start(session, topic, "update", request_id)
     status = await session.get(ResourceStatus, topic.uid)

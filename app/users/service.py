@@ -104,7 +104,6 @@ async def create(
     secret = body_in.password.get_secret_value() if body_in.password is not None else None
     plaintext = await _set_password(user, secret)
     session.add(user)
-    await session.flush()
     return _start(session, user, "create", request_id), plaintext
 
 
@@ -123,7 +122,6 @@ async def update(
         "labels": dict(body_in.labels),
     }
     moved = apply_changes(user, {f: values[f] for f in fields}, _desired)
-    await session.flush()
     if moved:
         return _start(session, user, "update", request_id)
     status = await session.get(ResourceStatus, user.uid)
@@ -136,7 +134,6 @@ async def rotate_password(
     _live(user)
     plaintext = await _set_password(user, password)
     apply_changes(user, {"password_version": user.password_version + 1}, _desired)
-    await session.flush()
     return _start(session, user, "rotatePassword", request_id), plaintext
 
 

@@ -1,0 +1,120 @@
+"""API throughput beside a plain echo endpoint of the same app, measured in one run.
+
+One API process (uvicorn, one worker) pinned to core 0, wrk on core 1, PostgreSQL unpinned.
+Prints requests/s of: the no-DB echo endpoint, GET one topic, list 50 topics, and create a
+topic with an idempotency key (each request a new topic) — and each one's ratio to echo.
+
+    .venv/bin/python bench/api.py [--seconds 10] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from devstack.postgres import LocalPostgres  # noqa: E402
+from devstack.proc import free_port, port_open, stop_pid, wait_until  # noqa: E402
+
+ADMIN = "bench-admin-token-0123456789"
+GOALS = {"get one topic": 0.30, "list 50 topics": 0.10, "create topic (idempotent)": 0.15}
+
+CREATE_LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  local name = "b" .. n
+  return wrk.format("POST", "/v1/projects/bench/clusters/c/topics?topic_id=" .. name,
+    {["Authorization"] = "Bearer TOKEN", ["Content-Type"] = "application/json",
+     ["Idempotency-Key"] = name}, "{}")
+end
+"""
+
+
+def wrk(url: str, seconds: int, connections: int, token: str | None,
+        script: Path | None = None) -> tuple[float, int]:
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, int(bad.group(1)) if bad else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: run `make os-deps`")
+    workdir = Path(tempfile.mkdtemp(prefix="kplane-bench-"))
+    workdir.chmod(0o711)
+    pg = LocalPostgres(workdir / "pg")
+    pg.start()
+    api_pid = None
+    try:
+        env = {**os.environ, "KPLANE_DATABASE_URL": pg.url, "KPLANE_ADMIN_TOKEN": ADMIN,
+               "KPLANE_LOG_LEVEL": "WARNING", "KPLANE_REDIS_URL": "redis://127.0.0.1:1/0"}
+        subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=REPO, env=env,
+                       check=True, capture_output=True)
+        port = free_port()
+        api = subprocess.Popen(
+            ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "app.main:create_app",
+             "--factory", "--port", str(port), "--no-access-log", "--log-level", "warning"],
+            cwd=REPO, env=env,
+        )
+        api_pid = api.pid
+        wait_until(lambda: port_open("127.0.0.1", port), 30, "the API")
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}) as c:
+            c.post("/v1/projects?project_id=bench", json={}).raise_for_status()
+            token = c.post("/v1/projects/bench/tokens?token_id=bench",
+                           json={"role": "editor"}).json()["secret"]
+            c.post("/v1/projects/bench/clusters?cluster_id=c", json={}).raise_for_status()
+            for i in range(50):
+                c.post(f"/v1/projects/bench/clusters/c/topics?topic_id=t{i:03d}",
+                       json={"partition_count": 3}).raise_for_status()
+        script = workdir / "create.lua"
+        script.write_text(CREATE_LUA.replace("TOKEN", token))
+        topics = f"{base}/v1/projects/bench/clusters/c/topics"
+        cases = [
+            ("echo (no DB, no auth)", f"{base}/echo", None, None),
+            ("get one topic", f"{topics}/t000", token, None),
+            ("list 50 topics", f"{topics}?page_size=50", token, None),
+            ("create topic (idempotent)", f"{base}/", None, script),
+        ]
+        wrk(f"{base}/echo", 2, args.connections, None)  # warm-up
+        results = []
+        for name, url, tok, lua in cases:
+            rps, bad = wrk(url, args.seconds, args.connections, tok, lua)
+            results.append((name, rps, bad))
+        echo = results[0][1]
+        print(f"\n{'endpoint':28} {'req/s':>9} {'× echo':>7} {'goal':>6}  non-2xx")
+        for name, rps, bad in results:
+            goal = GOALS.get(name)
+            verdict = "" if goal is None else ("ok" if rps / echo >= goal else "BELOW")
+            goal_text = f"{goal:.2f}" if goal else "-"
+            print(f"{name:28} {rps:9.0f} {rps / echo:7.2f} {goal_text:>6}  {bad:<6} {verdict}")
+    finally:
+        if api_pid:
+            stop_pid(api_pid)
+        pg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
