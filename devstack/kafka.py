@@ -324,18 +324,21 @@ class LocalKafkaCluster:
         node._log = node.log_path.open("ab")
         node._log.write(f"--- kplane devstack: starting {node.pod_name} ---\n".encode())
         node._log.flush()
-        # Only what a pod would have: no KPLANE_*/KAFKA_* leaking in from the caller's shell.
-        base = {
-            k: v for k, v in os.environ.items() if not k.startswith(("KPLANE_", "KAFKA_", "POD_"))
-        }
         node.process = subprocess.Popen(
             [str(kafka_dist.ENTRYPOINT), "run"],
-            env={**base, **node.env},
+            env={**self._base_env(), **node.env},
             stdin=subprocess.DEVNULL,
             stdout=node._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: signals reach only this node
         )
+
+    @staticmethod
+    def _base_env() -> dict[str, str]:
+        """Only what a pod would have: no KPLANE_*/KAFKA_* leaking in from the caller's shell."""
+        return {
+            k: v for k, v in os.environ.items() if not k.startswith(("KPLANE_", "KAFKA_", "POD_"))
+        }
 
     def _check_alive(self, nodes: Iterable[LocalKafkaNode]) -> None:
         for n in nodes:
@@ -391,9 +394,20 @@ class LocalKafkaCluster:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
 
-    def start_node(self, node_id: int, wait: bool = True, timeout: float = 120.0) -> None:
-        """(Re)start one node on its existing data; by default wait until it serves again."""
+    def start_node(
+        self,
+        node_id: int,
+        wait: bool = True,
+        timeout: float = 120.0,
+        version: str | None = None,
+    ) -> None:
+        """(Re)start one node on its existing data; by default wait until it serves again.
+
+        ``version`` runs it on another Kafka release (a rolling upgrade step: the image tag
+        changes, the data volume stays)."""
         node = self.node(node_id)
+        if version is not None:
+            node.env["KAFKA_HOME"] = str(kafka_dist.ensure(version))
         self._spawn(node)
         if wait and node.is_broker:
             self.wait_ready(timeout, node_ids=[node_id])
@@ -423,6 +437,38 @@ class LocalKafkaCluster:
                 return False
 
         wait_for(in_sync, timeout, f"node {node_id} to rejoin the ISR of {names}")
+
+    def run_tool(
+        self, tool: str, *args: str, node_id: int | None = None, timeout: float = 120.0
+    ) -> str:
+        """Run one of Kafka's operator tools as the admin principal, through the node's own
+        ``entrypoint tool`` (exactly what ``kubectl exec`` would run in a pod); return stdout.
+
+        ``tool`` is a class of org.apache.kafka.tools: ``FeatureCommand`` (kafka-features),
+        ``MetadataQuorumCommand`` (kafka-metadata-quorum), ``TopicCommand`` (kafka-topics)...
+        The default node is the first running broker."""
+        if node_id is None:
+            running = [n for n in self.brokers if n.running] or self.brokers
+            node = running[0]
+        else:
+            node = self.node(node_id)
+        env = {**self._base_env(), **node.env}
+        if not env["KAFKA_HOME"]:
+            env["KAFKA_HOME"] = str(kafka_dist.ensure(self.version))
+        proc = subprocess.run(
+            [str(kafka_dist.ENTRYPOINT), "tool", tool, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise KafkaClusterError(
+                f"{tool} {' '.join(args)} failed (exit {proc.returncode}):\n"
+                f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            )
+        return proc.stdout
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop every node: brokers first (controlled shutdown needs the controllers), then the

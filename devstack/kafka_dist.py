@@ -15,6 +15,7 @@ Command line (what ``make kafka-dist`` runs)::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -101,10 +102,20 @@ def kafka_home(version: str) -> Path:
     return cache_root() / version
 
 
+def pom_digest() -> str:
+    """A digest of broker/pom.xml: a cached KAFKA_HOME resolved from another pom is stale."""
+    return hashlib.sha256(POM_FILE.read_bytes()).hexdigest()[:16]
+
+
 def is_resolved(version: str) -> bool:
-    """True when the version's jars are in the cache (complete: the marker is written last)."""
+    """True when the version's jars are in the cache, complete (the marker is written last) and
+    resolved from the current broker/pom.xml."""
     home = kafka_home(version)
-    return (home / _MARKER).is_file() and any((home / "libs").glob("kafka_2.13-*.jar"))
+    try:
+        marker = json.loads((home / _MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return marker.get("pom") == pom_digest() and (home / "libs").is_dir()
 
 
 def ensure(version: str) -> Path:
@@ -143,10 +154,14 @@ def ensure(version: str) -> Path:
         jars = sorted(p.name for p in (staging / "libs").glob("*.jar"))
         if f"kafka_2.13-{version}.jar" not in jars:
             raise KafkaDistError(f"Maven resolved no kafka_2.13-{version}.jar into {staging}")
-        (staging / _MARKER).write_text(json.dumps({"version": version, "jars": jars}, indent=1))
+        staging.chmod(0o755)  # mkdtemp makes it private; the jars are public anyway
+        marker = {"version": version, "pom": pom_digest(), "jars": jars}
+        (staging / _MARKER).write_text(json.dumps(marker, indent=1))
         if home.exists() and not is_resolved(version):
-            # Not ours to keep: a directory without the marker is incomplete by definition.
-            shutil.rmtree(home)
+            # Incomplete or from an older pom: move it aside (a JVM running from it keeps its open
+            # jars) and delete it once the new one is in place.
+            stale = Path(tempfile.mkdtemp(prefix=f".{version}-stale-", dir=home.parent))
+            home.rename(stale / "old")
         try:
             staging.rename(home)
         except OSError:
@@ -155,6 +170,8 @@ def ensure(version: str) -> Path:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for stale_dir in home.parent.glob(f".{version}-stale-*"):
+            shutil.rmtree(stale_dir, ignore_errors=True)
     return home
 
 

@@ -238,3 +238,15 @@ def test_heap_falls_back_to_the_cgroup_limit(
     else:
         assert proc.returncode == 2
         assert outcome in proc.stderr
+
+
+def test_tool_command_refuses_a_bad_class_name(pod_env: dict[str, str]) -> None:
+    proc = entrypoint(pod_env, "tool", "../../bin/sh")
+    assert proc.returncode == 2
+    assert "usage: entrypoint tool <class of org.apache.kafka.tools" in proc.stderr
+
+
+def test_unknown_command_is_refused(pod_env: dict[str, str]) -> None:
+    proc = entrypoint(pod_env, "start")
+    assert proc.returncode == 2
+    assert "unknown command 'start'" in proc.stderr

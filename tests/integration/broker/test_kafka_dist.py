@@ -42,9 +42,9 @@ def test_ensure_reuses_the_cache(kafka_home: Path) -> None:
     libs = {p.name for p in (kafka_home / "libs").glob("*.jar")}
     assert f"kafka_2.13-{version}.jar" in libs
     assert any(name.startswith("log4j-slf4j") for name in libs), "no logging backend"
-    assert not any(p.name.startswith(".") for p in kafka_home.parent.iterdir() if p.is_dir()), (
-        "a half-resolved staging directory was left behind"
-    )
+    assert f"kafka-tools-{version}.jar" in libs, "no operator tools (FeatureCommand)"
+    assert not any(name.startswith("connect-") for name in libs), "Kafka Connect is not needed"
+    assert (kafka_home / "kplane-dist.json").is_file()
 
 
 @pytest.mark.parametrize("version", kafka_dist.supported_versions())
@@ -69,3 +69,24 @@ def test_metadata_version_matches_the_jars(version: str) -> None:
     )
     expected = kafka_dist.get_version(version).metadata_version
     assert f"({expected})" in proc.stdout, proc.stdout
+
+
+def test_a_half_written_or_stale_cache_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KAFKA_HOME without the completion marker (a killed run) or from an older pom is
+    resolved again, atomically; Maven's own repository keeps this quick."""
+    monkeypatch.setenv("KPLANE_CACHE", str(tmp_path))
+    version = kafka_dist.default_version()
+    half = tmp_path / "kafka" / version / "libs"
+    half.mkdir(parents=True)
+    (half / "truncated.jar").write_bytes(b"PK")
+    assert not kafka_dist.is_resolved(version)
+    home = kafka_dist.ensure(version)
+    assert home == tmp_path / "kafka" / version
+    assert kafka_dist.is_resolved(version)
+    jars = {p.name for p in (home / "libs").glob("*.jar")}
+    assert "truncated.jar" not in jars
+    assert f"kafka_2.13-{version}.jar" in jars
+    # Only the finished directory remains: no staging or stale copies beside it.
+    assert sorted(p.name for p in home.parent.iterdir()) == [version]
