@@ -289,6 +289,21 @@ class LocalKafkaCluster:
         """confluent-kafka settings for the control plane's admin principal (a super user)."""
         return self.client_config(self.admin_username, self.admin_password)
 
+    @property
+    def client_properties(self) -> Path:
+        """A Java client properties file (SASL_PLAINTEXT, SCRAM-SHA-512 as the admin), written on
+        first use, for Kafka's own tools' ``--command-config``."""
+        path = self.workdir / "admin-client.properties"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(
+                "security.protocol=SASL_PLAINTEXT\n"
+                "sasl.mechanism=SCRAM-SHA-512\n"
+                "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+                f'required username="{self.admin_username}" password="{self.admin_password}";\n'
+            )
+        return path
+
     def node(self, node_id: int) -> LocalKafkaNode:
         for n in self.nodes:
             if n.node_id == node_id:
@@ -565,9 +580,13 @@ def _main(argv: list[str]) -> int:
             f"{c['sasl.username']} / {c['sasl.password']}\n"
             f"  nodes: "
             + ", ".join(f"{n.node_id}={n.roles}@{n.host} pid {n.pid}" for n in cluster.nodes)
-            + f"\n  try: kcat -b {cluster.bootstrap_servers} -X security.protocol=SASL_PLAINTEXT"
-            f" -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username={c['sasl.username']}"
-            f" -X sasl.password={c['sasl.password']} -L\n"
+            + f"\n  client properties for Kafka's Java tools: {cluster.client_properties}"
+            f"\n  try: java -Dlog4j2.configurationFile={kafka_dist.BROKER_DIR}/log4j2-tools.xml"
+            f" -cp '{kafka_dist.kafka_home(cluster.version)}/libs/*'"
+            f" org.apache.kafka.tools.TopicCommand --bootstrap-server {cluster.bootstrap_servers}"
+            f" --command-config {cluster.client_properties} --list\n"
+            "  (Debian's kcat links librdkafka 2.0.2, whose SCRAM Kafka 4 rejects: use a client"
+            " with librdkafka >= 2.6.1, e.g. the venv's confluent-kafka.)\n"
             "Ctrl-C stops it.",
             flush=True,
         )
