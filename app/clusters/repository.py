@@ -8,10 +8,12 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.fastread import fetch_resource, resource_select
 from app.core.pagination import AnySelect
 from app.models import Cluster, ResourceStatus, Topic
 
 Lock = Literal["update", "share"] | None
+_GET = resource_select(Cluster, "project_id", "cluster_id")
 
 
 async def get(
@@ -19,6 +21,8 @@ async def get(
 ) -> tuple[Cluster, ResourceStatus | None] | None:
     """The cluster and its status; `lock` = "update" for changes to the cluster itself, "share"
     for changes inside it (topics, acls, users) that must not race a cluster change."""
+    if lock is None:
+        return await fetch_resource(session, _GET, project_id, cluster_id)
     query = (
         select(Cluster, ResourceStatus)
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Cluster.uid)

@@ -7,8 +7,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.fastread import fetch_resource, resource_select
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, Topic
+
+_GET = resource_select(Topic, "project_id", "cluster_id", "topic_id")
 
 
 async def get(
@@ -18,6 +21,8 @@ async def get(
     topic_id: str,
     for_update: bool = False,
 ) -> tuple[Topic, ResourceStatus | None] | None:
+    if not for_update:
+        return await fetch_resource(session, _GET, project_id, cluster_id, topic_id)
     query = (
         select(Topic, ResourceStatus)
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Topic.uid)

@@ -1,0 +1,52 @@
+"""The hot read path: one prepared SELECT straight on the session's asyncpg connection.
+
+Reads of one resource are most of the API's traffic (Terraform refreshes, consoles polling), and
+the ORM's per-row machinery costs several times the query itself. Reads return plain namespaces
+with the same attribute names as the ORM rows, so the same body builders serve both; writes keep
+using the ORM. The connection is the session's own, so a read inside a transaction sees it.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Base
+
+STATUS_COLUMNS = ("resource_uid", "observed_generation", "state", "conditions", "data", "version")
+
+
+def resource_select(model: type[Base], *where_columns: str) -> str:
+    """SELECT every column of `model` plus its status (prefixed `s_`), by `where_columns`."""
+    table = cast(Table, model.__table__)
+    columns = ", ".join(f"r.{c.name}" for c in table.columns)
+    status = ", ".join(f"s.{c} AS s_{c}" for c in STATUS_COLUMNS)
+    where = " AND ".join(f"r.{c} = ${i}" for i, c in enumerate(where_columns, start=1))
+    return (
+        f"SELECT {columns}, {status} FROM {table.name} AS r "  # noqa: S608 - names are ours
+        f"LEFT JOIN resource_status AS s ON s.resource_uid = r.uid WHERE {where}"
+    )
+
+
+def split(record: Any) -> tuple[Any, Any]:
+    """(desired, status-or-None) namespaces from one joined record."""
+    desired: dict[str, Any] = {}
+    status: dict[str, Any] = {}
+    for key, value in record.items():
+        if key.startswith("s_"):
+            status[key[2:]] = value
+        else:
+            desired[key] = value
+    return SimpleNamespace(**desired), (
+        SimpleNamespace(**status) if status["resource_uid"] is not None else None
+    )
+
+
+async def fetch_resource(session: AsyncSession, sql: str, *args: Any) -> tuple[Any, Any] | None:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    record = await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
+    return None if record is None else split(record)
