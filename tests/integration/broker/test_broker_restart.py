@@ -81,3 +81,26 @@ def test_stopped_broker_keeps_writes_going_and_rejoins_intact(kafka_3x3: LocalKa
     got = read_all(config, topic, partitions=3, expected=len(expected))
     assert sorted(payloads(got)) == sorted(expected)
     assert len(got) == len(expected)
+
+
+def test_killed_node_recovers_its_log_without_reformat(kafka_single: LocalKafkaCluster) -> None:
+    """SIGKILL (a crash, an OOM kill): no clean shutdown, so Kafka recovers its segments on the
+    next start; the entrypoint must still see formatted storage and leave it alone."""
+    admin = AdminClient(kafka_single.admin_config())
+    topic = unique("crash")
+    create_topic(admin, topic, partitions=1, replication=1)
+    config = kafka_single.admin_config()
+    values = [f"crash-{i}".encode() for i in range(500)]
+    produce_ok(config, topic, values)
+    node = kafka_single.nodes[0]
+    identity = storage_identity(node)
+
+    kafka_single.kill_node(node.node_id)
+    assert not node.running
+    assert node.process is not None and node.process.returncode == -9
+    kafka_single.start_node(node.node_id)
+
+    assert storage_identity(node) == identity
+    assert format_lines(node.log_path)[-2].endswith("; not formatting")
+    got = read_all(kafka_single.admin_config(), topic, partitions=1, expected=len(values))
+    assert payloads(got) == values
