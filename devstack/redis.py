@@ -28,13 +28,31 @@ class LocalRedis:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.workdir / "redis.log", "ab")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", self.host, "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir), "--protected-mode", "no"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                self.host,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--protected-mode",
+                "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.pid = proc.pid
-        wait_until(lambda: port_open(self.host, self.port) or proc.poll() is not None,
-                   timeout, f"redis on {self.host}:{self.port}")
+        wait_until(
+            lambda: port_open(self.host, self.port) or proc.poll() is not None,
+            timeout,
+            f"redis on {self.host}:{self.port}",
+        )
         if proc.poll() is not None:
             raise RuntimeError(f"redis exited; see {self.workdir / 'redis.log'}")
 
