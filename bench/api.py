@@ -41,8 +41,9 @@ end
 """
 
 
-def wrk(url: str, seconds: int, connections: int, token: str | None,
-        script: Path | None = None) -> tuple[float, int]:
+def wrk(
+    url: str, seconds: int, connections: int, token: str | None, script: Path | None = None
+) -> tuple[float, int]:
     cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if token:
         cmd += ["-H", f"Authorization: Bearer {token}"]
@@ -67,27 +68,54 @@ def main() -> None:
     pg.start()
     api_pid = None
     try:
-        env = {**os.environ, "KPLANE_DATABASE_URL": pg.url, "KPLANE_ADMIN_TOKEN": ADMIN,
-               "KPLANE_LOG_LEVEL": "WARNING", "KPLANE_REDIS_URL": "redis://127.0.0.1:1/0"}
-        subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=REPO, env=env,
-                       check=True, capture_output=True)
+        env = {
+            **os.environ,
+            "KPLANE_DATABASE_URL": pg.url,
+            "KPLANE_ADMIN_TOKEN": ADMIN,
+            "KPLANE_LOG_LEVEL": "WARNING",
+            "KPLANE_REDIS_URL": "redis://127.0.0.1:1/0",
+        }
+        subprocess.run(
+            [sys.executable, "-m", "alembic", "upgrade", "head"],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         port = free_port()
         api = subprocess.Popen(
-            ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "app.main:create_app",
-             "--factory", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-            cwd=REPO, env=env,
+            [
+                "taskset",
+                "-c",
+                "0",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO,
+            env=env,
         )
         api_pid = api.pid
         wait_until(lambda: port_open("127.0.0.1", port), 30, "the API")
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}) as c:
             c.post("/v1/projects?project_id=bench", json={}).raise_for_status()
-            token = c.post("/v1/projects/bench/tokens?token_id=bench",
-                           json={"role": "editor"}).json()["secret"]
+            token = c.post(
+                "/v1/projects/bench/tokens?token_id=bench", json={"role": "editor"}
+            ).json()["secret"]
             c.post("/v1/projects/bench/clusters?cluster_id=c", json={}).raise_for_status()
             for i in range(50):
-                c.post(f"/v1/projects/bench/clusters/c/topics?topic_id=t{i:03d}",
-                       json={"partition_count": 3}).raise_for_status()
+                c.post(
+                    f"/v1/projects/bench/clusters/c/topics?topic_id=t{i:03d}",
+                    json={"partition_count": 3},
+                ).raise_for_status()
         script = workdir / "create.lua"
         script.write_text(CREATE_LUA.replace("TOKEN", token))
         topics = f"{base}/v1/projects/bench/clusters/c/topics"
@@ -103,7 +131,7 @@ def main() -> None:
             rps, bad = wrk(url, args.seconds, args.connections, tok, lua)
             results.append((name, rps, bad))
         echo = results[0][1]
-        print(f"\n{'endpoint':28} {'req/s':>9} {'× echo':>7} {'goal':>6}  non-2xx")
+        print(f"\n{'endpoint':28} {'req/s':>9} {'x echo':>7} {'goal':>6}  non-2xx")
         for name, rps, bad in results:
             goal = GOALS.get(name)
             verdict = "" if goal is None else ("ok" if rps / echo >= goal else "BELOW")
