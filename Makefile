@@ -9,7 +9,7 @@ CACHE  ?= $(HOME)/.cache/kplane
 export KPLANE_CACHE ?= $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help deps os-deps venv test test-unit test-integration test-e2e lint fmt run openapi openapi-check migrate
+.PHONY: help deps os-deps venv test test-unit lint fmt run openapi openapi-check bench-api
 
 help: ## list the targets with what they do
 	@grep -hE '^[a-zA-Z0-9_.-]+:+.*?## ' $(MAKEFILE_LIST) | sort -u \
@@ -52,6 +52,9 @@ openapi: venv ## regenerate openapi/openapi.json from the app
 openapi-check: venv ## fail when openapi/openapi.json drifts from the app
 	@$(PY) -m app.openapi_dump | diff -u openapi/openapi.json - \
 	  || { echo "openapi/openapi.json is stale: run 'make openapi' and commit it"; exit 1; }
+
+bench-api: venv os-deps ## API throughput beside the echo endpoint (GET, list 50, create)
+	$(PY) bench/api.py
 
 run: deps ## the whole system locally: Postgres, Redis, migrations, the API on 127.0.0.1:8080
 	$(PY) -m devstack.run

@@ -64,6 +64,45 @@ def forget_cached_tokens() -> None:
     _cache.clear()
 
 
+class _Bucket:
+    """A token bucket: `rate` requests per second, bursts up to `burst`."""
+
+    __slots__ = ("stamp", "tokens")
+
+    def __init__(self, burst: float) -> None:
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+
+_buckets: dict[str, _Bucket] = {}
+
+
+def _rate_limit(principal: Principal) -> None:
+    """429 with Retry-After when a caller exceeds its share; 0 disables the limiter."""
+    settings = get_settings()
+    rate = settings.rate_limit_per_second
+    if rate <= 0:
+        return
+    burst = float(settings.rate_limit_burst or rate)
+    bucket = _buckets.get(principal.subject)
+    if bucket is None:
+        if len(_buckets) > 100_000:
+            _buckets.clear()
+        bucket = _buckets[principal.subject] = _Bucket(burst)
+    now = time.monotonic()
+    bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
+    bucket.stamp = now
+    if bucket.tokens < 1:
+        wait = max(1, int((1 - bucket.tokens) / rate + 0.999))
+        raise ApiError(
+            429,
+            "RATE_LIMITED",
+            f"too many requests; retry in {wait}s",
+            headers={"Retry-After": str(wait)},
+        )
+    bucket.tokens -= 1
+
+
 def _unauthenticated(message: str) -> ApiError:
     return ApiError(401, "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
 
@@ -77,6 +116,7 @@ async def authenticate(request: Request) -> Principal:
     settings = get_settings()
     if hmac.compare_digest(secret.encode(), settings.admin_token.encode()):
         request.state.principal = ADMIN
+        _rate_limit(ADMIN)
         return ADMIN
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise _unauthenticated("invalid token")
@@ -85,6 +125,7 @@ async def authenticate(request: Request) -> Principal:
     cached = _cache.get(digest)
     if cached and cached[1] > now:
         request.state.principal = cached[0]
+        _rate_limit(cached[0])
         return cached[0]
     async with read_sessionmaker_of(request)() as session:
         row = (
@@ -105,6 +146,7 @@ async def authenticate(request: Request) -> Principal:
         _cache.clear()
     _cache[digest] = (principal, now + settings.token_cache_seconds)
     request.state.principal = principal
+    _rate_limit(principal)
     return principal
 
 

@@ -35,9 +35,10 @@ class Settings(BaseSettings):
     kafka_versions_file: Path = REPO_ROOT / "broker" / "versions.json"
     max_body_bytes: int = 1024 * 1024
     idempotency_ttl_hours: int = 24
-    # Requests per second and burst per principal; 0 disables the limiter.
-    rate_limit_per_second: float = 0.0
-    rate_limit_burst: int = 0
+    # Requests per second and burst per principal (token bucket); 0 disables the limiter.
+    # Generous on purpose: Terraform applies of thousands of topics must not hit it.
+    rate_limit_per_second: float = 2000.0
+    rate_limit_burst: int = 10000
     # Seconds an authenticated token stays cached in-process (revocation takes effect after it).
     token_cache_seconds: float = 5.0
     log_level: str = "INFO"

@@ -538,3 +538,23 @@ async def test_kafka_versions(world: World) -> None:
     assert sum(v["default"] for v in versions) == 1
     assert all({"version", "upgradable_to", "default"} <= v.keys() for v in versions)
     assert (await world.call("GET", "/v1/kafka_versions", role="none")).status_code == 401
+
+
+async def test_rate_limit_answers_429_with_retry_after(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core import auth
+    from app.core.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "rate_limit_per_second", 0.5)
+    monkeypatch.setattr(get_settings(), "rate_limit_burst", 3)
+    auth._buckets.clear()
+    codes = [(await world.call("GET", C, role="viewer")).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200]
+    r = await world.call("GET", C, role="viewer")
+    assert r.status_code == 429
+    assert r.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert int(r.headers["retry-after"]) >= 1
+    # Another caller has its own budget.
+    assert (await world.call("GET", C, role="editor")).status_code == 200
+    auth._buckets.clear()
