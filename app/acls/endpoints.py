@@ -17,6 +17,7 @@ from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
 from app.core.db import SessionDep
 from app.core.errors import ApiError
+from app.core.fastread import split_row
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
@@ -47,8 +48,7 @@ COLLECTION = Collection(
 
 
 def _sort_value(row: object, field: str) -> object:
-    acl = row[0]  # type: ignore[index]
-    return getattr(acl, {"name": "acl_id"}.get(field) or field)
+    return getattr(row, {"name": "acl_id"}.get(field) or field)
 
 
 def _require_etag(*given: str | None) -> None:
@@ -100,7 +100,7 @@ async def list_acls(
     page = finish(list((await session.execute(query)).all()))
     return Json(
         {
-            "acls": [service.body(a, s) for a, s in page.rows],
+            "acls": [service.body(*split_row(r)) for r in page.rows],
             "next_page_token": page.next_page_token,
         }
     )

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.fastread import fetch_resource, resource_select
+from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import Acl, ResourceStatus
 
@@ -32,7 +32,7 @@ async def get(
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:
     return (
-        select(Acl, ResourceStatus)
+        select(*listed_columns(Acl))
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Acl.uid)
         .where(Acl.cluster_uid == cluster_uid)
     )

@@ -13,6 +13,7 @@ from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
 from app.core.db import SessionDep
+from app.core.fastread import split_row
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
@@ -42,8 +43,7 @@ COLLECTION = Collection(
 
 
 def _sort_value(row: object, field: str) -> object:
-    cluster = row[0]  # type: ignore[index]
-    return getattr(cluster, {"name": "cluster_id"}.get(field) or field)
+    return getattr(row, {"name": "cluster_id"}.get(field) or field)
 
 
 @router.post("", operation_id="createCluster", response_model=OperationOut)
@@ -95,7 +95,7 @@ async def list_clusters(
     page = finish(list((await session.execute(query)).all()))
     return Json(
         {
-            "clusters": [service.body(c, s) for c, s in page.rows],
+            "clusters": [service.body(*split_row(r)) for r in page.rows],
             "next_page_token": page.next_page_token,
         }
     )

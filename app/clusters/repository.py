@@ -8,7 +8,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.fastread import fetch_resource, resource_select
+from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import Cluster, ResourceStatus, Topic
 
@@ -36,7 +36,7 @@ async def get(
 
 def list_query(project_id: str) -> AnySelect:
     return (
-        select(Cluster, ResourceStatus)
+        select(*listed_columns(Cluster))
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Cluster.uid)
         .where(Cluster.project_id == project_id)
     )

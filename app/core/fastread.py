@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Base
+from app.models import Base, ResourceStatus
 
 STATUS_COLUMNS = ("resource_uid", "observed_generation", "state", "conditions", "data", "version")
 
@@ -50,3 +50,17 @@ async def fetch_resource(session: AsyncSession, sql: str, *args: Any) -> tuple[A
     raw = await connection.get_raw_connection()
     record = await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
     return None if record is None else split(record)
+
+
+def listed_columns(model: type[Base]) -> list[Any]:
+    """Columns for a list query: the resource's own and its status's (labelled `s_...`), so that
+    rows load as plain tuples rather than ORM objects."""
+    status = cast(Table, ResourceStatus.__table__)
+    return [
+        *cast(Table, model.__table__).columns,
+        *(status.c[name].label(f"s_{name}") for name in STATUS_COLUMNS),
+    ]
+
+
+def split_row(row: Any) -> tuple[Any, Any]:
+    return split(row._mapping)

@@ -12,6 +12,7 @@ from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
 from app.core.db import SessionDep
+from app.core.fastread import split_row
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
@@ -40,8 +41,7 @@ COLLECTION = Collection(
 
 
 def _sort_value(row: object, field: str) -> object:
-    topic = row[0]  # type: ignore[index]
-    return getattr(topic, {"name": "topic_id"}.get(field) or field)
+    return getattr(row, {"name": "topic_id"}.get(field) or field)
 
 
 @router.post("", operation_id="createTopic", response_model=OperationOut)
@@ -97,7 +97,7 @@ async def list_topics(
     page = finish(list((await session.execute(query)).all()))
     return Json(
         {
-            "topics": [service.body(t, s) for t, s in page.rows],
+            "topics": [service.body(*split_row(r)) for r in page.rows],
             "next_page_token": page.next_page_token,
         }
     )

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.fastread import fetch_resource, resource_select
+from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, Topic
 
@@ -47,7 +47,7 @@ async def colliding(session: AsyncSession, cluster_uid: uuid.UUID, key: str) -> 
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:
     return (
-        select(Topic, ResourceStatus)
+        select(*listed_columns(Topic))
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Topic.uid)
         .where(Topic.cluster_uid == cluster_uid)
     )

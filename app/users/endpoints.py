@@ -13,6 +13,7 @@ from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
 from app.core.db import SessionDep
+from app.core.fastread import split_row
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
@@ -41,8 +42,7 @@ COLLECTION = Collection(
 
 
 def _sort_value(row: object, field: str) -> object:
-    user = row[0]  # type: ignore[index]
-    return getattr(user, {"name": "user_id"}.get(field) or field)
+    return getattr(row, {"name": "user_id"}.get(field) or field)
 
 
 @router.post("", operation_id="createUser", response_model=OperationWithSecret)
@@ -98,7 +98,7 @@ async def list_users(
     page = finish(list((await session.execute(query)).all()))
     return Json(
         {
-            "users": [service.body(u, s) for u, s in page.rows],
+            "users": [service.body(*split_row(r)) for r in page.rows],
             "next_page_token": page.next_page_token,
         }
     )

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.fastread import fetch_resource, resource_select
+from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, User
 
@@ -38,7 +38,7 @@ async def get(
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:
     return (
-        select(User, ResourceStatus)
+        select(*listed_columns(User))
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == User.uid)
         .where(User.cluster_uid == cluster_uid)
     )
