@@ -7,6 +7,8 @@ Measured side by side in one run, each several times (median, min, max):
   included) → broker registered and serving, with the ``small`` JVM profile the tests use and the
   ``server`` profile (G1, full JIT) the image defaults to;
 * three controllers + three brokers started together → every broker registered;
+* both again with a JVM class-data-sharing (AppCDS) archive of Kafka's classes (trained once,
+  timed once: a cached archive makes that row ~0);
 * a rolling step on that 3+3 cluster: one broker stopped gracefully, started again, and back in
   the ISR of a replicated topic (what a later issue's roller is compared against).
 
@@ -28,7 +30,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from devstack import kafka_dist
-from devstack.kafka import LocalKafkaCluster
+from devstack.kafka import LocalKafkaCluster, ensure_cds_archive
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -41,9 +43,11 @@ def java_version() -> None:
     subprocess.run(["java", "-version"], capture_output=True, check=True)
 
 
-def cluster_start(controllers: int, brokers: int, profile: str, version: str) -> float:
+def cluster_start(
+    controllers: int, brokers: int, profile: str, version: str, cds: bool = False
+) -> float:
     cluster = LocalKafkaCluster(
-        controllers=controllers, brokers=brokers, jvm_profile=profile, version=version
+        controllers=controllers, brokers=brokers, jvm_profile=profile, version=version, cds=cds
     )
     try:
         return timed(cluster.start)
@@ -100,6 +104,12 @@ def main() -> int:
     results.append(("1 node, start -> ready (server JVM profile)", one_server))
     six = [cluster_start(3, 3, "small", args.version) for _ in range(args.repeat)]
     results.append(("3 controllers + 3 brokers together -> ready", six))
+    trained = [timed(lambda: ensure_cds_archive(args.version))]
+    results.append(("AppCDS archive (once per version and JVM)", trained))
+    one_cds = [cluster_start(0, 1, "small", args.version, cds=True) for _ in range(args.repeat)]
+    results.append(("1 node -> ready, with the AppCDS archive", one_cds))
+    six_cds = [cluster_start(3, 3, "small", args.version, cds=True) for _ in range(args.repeat)]
+    results.append(("3 + 3 together -> ready, with the AppCDS archive", six_cds))
     stops, registered, in_sync = broker_restarts(args.repeat, args.version)
     results.append(("broker restart: graceful stop", stops))
     results.append(("broker restart: start -> registered", registered))
@@ -109,10 +119,12 @@ def main() -> int:
     print(f"Kafka {args.version} on this machine, {args.repeat} runs each (median):")
     for label, samples in results:
         print(row(label, samples, unit))
+    med = statistics.median
     print(
-        f"  3+3 vs 1 node: {statistics.median(six) / statistics.median(one_small):.2f}x; "
-        f"server vs small profile: "
-        f"{statistics.median(one_server) / statistics.median(one_small):.2f}x"
+        f"  3+3 vs 1 node: {med(six) / med(one_small):.2f}x; "
+        f"server vs small profile: {med(one_server) / med(one_small):.2f}x; "
+        f"with vs without AppCDS: 1 node {med(one_cds) / med(one_small):.2f}x, "
+        f"3+3 {med(six_cds) / med(six):.2f}x"
     )
     return 0
 

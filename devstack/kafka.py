@@ -24,6 +24,7 @@ import base64
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import secrets
 import shutil
@@ -40,8 +41,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from confluent_kafka import KafkaException, TopicCollection
+from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from devstack import kafka_dist
 
@@ -157,6 +159,8 @@ class LocalKafkaCluster:
         admin_password: str | None = None,
         memory_mib: int = 512,
         jvm_profile: str = "small",
+        jvm_opts: str = "",
+        cds: bool = False,
         config: Mapping[str, str] | None = None,
     ) -> None:
         if brokers < 1:
@@ -174,6 +178,8 @@ class LocalKafkaCluster:
         self.admin_password = admin_password or secrets.token_urlsafe(18)
         self.memory_mib = memory_mib
         self.jvm_profile = jvm_profile
+        # Class-data sharing: start() trains (once per version and JVM) and uses an archive.
+        self.cds = cds
         self.config = {**DEV_OVERRIDES, **(config or {})}
         self._owns_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"kplane-{name}-"))
@@ -218,6 +224,8 @@ class LocalKafkaCluster:
                 "KPLANE_JVM_PROFILE": jvm_profile,
                 "KPLANE_REPLICATION_FACTOR": str(replication),
             }
+            if jvm_opts:
+                env["KPLANE_JVM_OPTS"] = jvm_opts
             self.nodes.append(LocalKafkaNode(node_id, pod_name, roles, host, node_dir, env))
 
     # --- addresses -------------------------------------------------------------------------
@@ -317,6 +325,8 @@ class LocalKafkaCluster:
         home = kafka_dist.ensure(self.version)
         for n in self.nodes:
             n.env["KAFKA_HOME"] = str(home)
+            if self.cds:
+                n.env["KPLANE_CDS_ARCHIVE"] = str(ensure_cds_archive(self.version))
         try:
             for n in self.nodes:
                 self._spawn(n)
@@ -423,6 +433,8 @@ class LocalKafkaCluster:
         node = self.node(node_id)
         if version is not None:
             node.env["KAFKA_HOME"] = str(kafka_dist.ensure(version))
+            if self.cds:
+                node.env["KPLANE_CDS_ARCHIVE"] = str(ensure_cds_archive(version))
         self._spawn(node)
         if wait and node.is_broker:
             self.wait_ready(timeout, node_ids=[node_id])
@@ -532,6 +544,66 @@ class LocalKafkaCluster:
         self.close()
 
 
+def _java_key() -> str:
+    """Identifies the JVM build: a class-data-sharing archive is only valid for the one that
+    wrote it."""
+    java = shutil.which("java") or "java"
+    proc = subprocess.run([java, "-version"], capture_output=True, text=True, check=True)
+    digest = hashlib.sha256(f"{os.path.realpath(java)}\n{proc.stderr}".encode())
+    return digest.hexdigest()[:12]
+
+
+def cds_archive_path(version: str) -> Path:
+    """Where the class-data-sharing archive of ``version`` for this JVM lives (in its
+    KAFKA_HOME, so a re-resolved distribution drops it too)."""
+    return kafka_dist.kafka_home(version) / f"kplane-cds-{_java_key()}.jsa"
+
+
+def ensure_cds_archive(version: str, timeout: float = 180.0) -> Path:
+    """Return a JVM class-data-sharing archive of a Kafka node's classes, training it once.
+
+    The training run is a real one-node cluster started with ``-XX:ArchiveClassesAtExit`` that
+    serves a few requests (so request-path classes are in) and stops gracefully; the JVM writes
+    the archive as it exits, into a temporary name that is renamed into place only when whole.
+    """
+    path = cds_archive_path(version)
+    if path.is_file():
+        return path
+    kafka_dist.ensure(version)
+    staging = path.with_name(f".{path.stem}-{os.getpid()}-{secrets.token_hex(4)}.jsa")
+    cluster = LocalKafkaCluster(
+        version=version, name="cds-training", jvm_opts=f"-XX:ArchiveClassesAtExit={staging}"
+    )
+    try:
+        with cluster:
+            admin = AdminClient(cluster.admin_config())
+            admin.create_topics([NewTopic("cds-training", 1, 1)])["cds-training"].result()
+            producer = Producer(cluster.admin_config())
+            producer.produce("cds-training", b"x")
+            producer.flush(30)
+            consumer = Consumer(
+                {**cluster.admin_config(), "group.id": "cds", "auto.offset.reset": "earliest"}
+            )
+            consumer.subscribe(["cds-training"])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                msg = consumer.poll(0.5)
+                if msg is not None and msg.error() is None:
+                    break
+            consumer.close()
+            # Drop the clients before the node stops, or they keep reconnecting noisily.
+            del producer, consumer, admin
+        proc = cluster.nodes[0].process
+        if proc is None or proc.returncode == -signal.SIGKILL:
+            raise KafkaClusterError("the CDS training node did not stop cleanly")
+        if not staging.is_file() or staging.stat().st_size < 1 << 20:
+            raise KafkaClusterError(f"the CDS training run wrote no archive at {staging}")
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return path
+
+
 def _bindable(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -552,6 +624,7 @@ def _main(argv: list[str]) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="keep data here across runs")
     parser.add_argument("--host-prefix", default=None, help="127.x.y (default: a free 127.77.y)")
     parser.add_argument("--admin-password", default=None)
+    parser.add_argument("--cds", action="store_true", help="use a class-data-sharing archive")
     args = parser.parse_args(argv)
     cluster = LocalKafkaCluster(
         controllers=args.controllers,
@@ -560,6 +633,7 @@ def _main(argv: list[str]) -> int:
         workdir=args.workdir,
         host_prefix=args.host_prefix,
         admin_password=args.admin_password,
+        cds=args.cds,
     )
     stop = False
 

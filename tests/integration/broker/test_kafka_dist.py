@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devstack import kafka_dist
+from devstack.kafka import ensure_cds_archive
 
 
 def test_versions_file_is_consistent() -> None:
@@ -90,3 +91,31 @@ def test_a_half_written_or_stale_cache_is_replaced(
     assert f"kafka_2.13-{version}.jar" in jars
     # Only the finished directory remains: no staging or stale copies beside it.
     assert sorted(p.name for p in home.parent.iterdir()) == [version]
+
+
+def test_cds_archive_is_trained_once_and_maps(kafka_home: Path) -> None:
+    """The class-data-sharing archive devstack trains is one this JVM really maps: -Xshare:on
+    makes the JVM fail instead of silently running without it."""
+    version = kafka_dist.default_version()
+    archive = ensure_cds_archive(version)
+    assert archive.parent == kafka_home
+    assert ensure_cds_archive(version) == archive  # cached: no second training run
+    proc = subprocess.run(
+        [
+            "java",
+            "-Xshare:on",
+            f"-XX:SharedArchiveFile={archive}",
+            "-XX:TieredStopAtLevel=1",
+            f"-Dlog4j2.configurationFile={kafka_dist.BROKER_DIR / 'log4j2-tools.xml'}",
+            "-cp",
+            f"{kafka_home}/libs/*",
+            "kafka.tools.StorageTool",
+            "version-mapping",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "metadata.version=" in proc.stdout
