@@ -49,6 +49,23 @@ def wait_until(
         time.sleep(interval)
 
 
+def wait_for_log(
+    substrate: KubeSubstrate,
+    namespace: str,
+    name: str,
+    needle: str,
+    timeout: float = 30.0,
+    container: str | None = None,
+) -> str:
+    """The container's log once it contains `needle`."""
+
+    def check() -> str | None:
+        text = substrate.pod_log(namespace, name, container)
+        return text if needle in text else None
+
+    return wait_until(check, timeout, f"{needle!r} in the log of {namespace}/{name}")
+
+
 def pod_condition(pod: JsonDict, kind: str) -> bool:
     return any(
         c.get("type") == kind and c.get("status") == "True"
@@ -86,7 +103,9 @@ def wait_pod_ready(rest: KubeRest, namespace: str, name: str, timeout: float = 6
 def create_namespace(rest: KubeRest, prefix: str = "t") -> str:
     """A new namespace, returned once its default ServiceAccount exists (pods need it)."""
     name = f"{prefix}-{secrets.token_hex(3)}"
-    rest.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    rest.create(
+        "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    )
     wait_until(
         lambda: rest.get_or_none(f"/api/v1/namespaces/{name}/serviceaccounts/default"),
         30,

@@ -88,7 +88,9 @@ class KubeRest:
         content = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": content_type} if content is not None else {}
         query = {k: str(v).lower() if isinstance(v, bool) else v for k, v in (params or {}).items()}
-        response = self._client.request(method, path, content=content, headers=headers, params=query)
+        response = self._client.request(
+            method, path, content=content, headers=headers, params=query
+        )
         return self._check(response)
 
     def get(self, path: str, params: Mapping[str, str | int | bool] | None = None) -> JsonDict:

@@ -186,7 +186,8 @@ class KubeSubstrate:
         """A new `kubernetes.client.ApiClient` for the admin identity."""
         from kubernetes import config
 
-        return config.new_client_from_config(config_file=str(self.kubeconfig_path))
+        new_client: Any = config.new_client_from_config  # untyped in the client library
+        return new_client(config_file=str(self.kubeconfig_path))
 
     def pids(self) -> dict[str, ProcRef]:
         """The component processes this substrate started (etcd, apiserver, ...)."""
@@ -224,7 +225,9 @@ class KubeSubstrate:
             container = container or pod["spec"]["containers"][0]["name"]
         meta = {"namespace": namespace, "name": name, "uid": uid}
         directory = self.podrunner_dir / "pods" / pod_dir_name(meta)
-        path = directory / "logs" / (f"{container}.previous.log" if previous else f"{container}.log")
+        path = (
+            directory / "logs" / (f"{container}.previous.log" if previous else f"{container}.log")
+        )
         try:
             return path.read_text(errors="replace")
         except FileNotFoundError:
@@ -299,8 +302,9 @@ class KubeSubstrate:
         self.state_path.unlink(missing_ok=True)
 
     def _save_state(self) -> None:
+        owner = ProcRef.of(os.getpid())
         state = {
-            "owner": ProcRef.of(os.getpid()).to_json() if ProcRef.of(os.getpid()) else None,
+            "owner": owner.to_json() if owner else None,
             "pids": {name: ref.to_json() for name, ref in self._refs.items()},
             "net_id": self.net_id,
             "pod_subnet": str(self.pod_subnet) if self.pod_subnet else None,
@@ -487,8 +491,9 @@ class KubeSubstrate:
         # controller-manager works) and run (the node is Ready).
         self._wait(
             "kube-controller-manager",
-            lambda: rest.get_or_none("/api/v1/namespaces/default/serviceaccounts/default")
-            is not None,
+            lambda: (
+                rest.get_or_none("/api/v1/namespaces/default/serviceaccounts/default") is not None
+            ),
             timeout,
             "the default ServiceAccount (controller-manager)",
         )

@@ -41,7 +41,9 @@ _SUFFIXES = {
     "P": Decimal(1000**5),
     "E": Decimal(1000**6),
 }
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_QUANTITY = re.compile(
+    r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
+)
 
 
 def parse_quantity(value: str | int | float) -> Decimal:
@@ -160,9 +162,13 @@ def build_env(
             ref = source["resourceFieldRef"]
             target = container
             if ref.get("containerName"):
-                matches = [c for c in pod["spec"]["containers"] if c["name"] == ref["containerName"]]
+                matches = [
+                    c for c in pod["spec"]["containers"] if c["name"] == ref["containerName"]
+                ]
                 if not matches:
-                    raise EnvError(f"resourceFieldRef names unknown container {ref['containerName']!r}")
+                    raise EnvError(
+                        f"resourceFieldRef names unknown container {ref['containerName']!r}"
+                    )
                 target = matches[0]
             env[name] = resource_value(target, ref["resource"], ref.get("divisor"), allocatable)
         else:
@@ -176,7 +182,9 @@ def build_env(
                     if ref["key"] not in data:
                         if optional:
                             break
-                        raise EnvError(f"key {ref['key']!r} not found in {kind[:-1]} {ref['name']!r}")
+                        raise EnvError(
+                            f"key {ref['key']!r} not found in {kind[:-1]} {ref['name']!r}"
+                        )
                     env[name] = data[ref["key"]]
                     break
             else:
@@ -184,7 +192,9 @@ def build_env(
     return env
 
 
-def command_line(container: JsonDict, entrypoint: list[str], cmd: list[str], env: Mapping[str, str]) -> list[str]:
+def command_line(
+    container: JsonDict, entrypoint: list[str], cmd: list[str], env: Mapping[str, str]
+) -> list[str]:
     """Kubernetes' rule: `command` replaces ENTRYPOINT (and drops CMD), `args` replaces CMD."""
     command = container.get("command")
     args = container.get("args")
@@ -210,7 +220,9 @@ class PathMap:
         alternatives = "|".join(re.escape(p) for p in ordered if p != "/")
         # Not preceded by a path character, not followed by a name character: "/data" matches
         # in "/data", "/data/x", "a=/data,b"; not in "/database" or "/x/data".
-        self._pattern = re.compile(rf"(?<![\w./-])({alternatives})(?![\w.-])") if alternatives else None
+        self._pattern = (
+            re.compile(rf"(?<![\w./-])({alternatives})(?![\w.-])") if alternatives else None
+        )
 
     def rewrite(self, value: str) -> str:
         if self._pattern is None:

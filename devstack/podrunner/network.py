@@ -160,9 +160,7 @@ class PodNetwork:
 
     def create(self, pod_uid: str) -> PodNet:
         """Create the namespace, veth pair and address for one pod (idempotent per uid)."""
-        pod = PodNet(
-            netns_name_for(self.net_id, pod_uid), "", host_veth_for(self.net_id, pod_uid)
-        )
+        pod = PodNet(netns_name_for(self.net_id, pod_uid), "", host_veth_for(self.net_id, pod_uid))
         # A half-made namespace from an interrupted attempt is removed, then made again.
         _delete_objects(pod)
         ip = self._allocate()

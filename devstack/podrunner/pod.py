@@ -34,7 +34,13 @@ from devstack.podrunner.volumes import PodVolumes, VolumeError, VolumePending
 JsonDict = dict[str, Any]
 log = logging.getLogger("devstack.podrunner.pod")
 
-OUR_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready", "PodScheduled")
+OUR_CONDITIONS = (
+    "PodReadyToStartContainers",
+    "Initialized",
+    "ContainersReady",
+    "Ready",
+    "PodScheduled",
+)
 MAX_BACKOFF = 300.0
 # A container that ran this long without failing gets its back-off reset (the kubelet's rule).
 BACKOFF_RESET_AFTER = 600.0
@@ -167,7 +173,9 @@ class PodWorker(threading.Thread):
         with self._lock:
             self._object_gone = True
             if self._delete_grace is None:
-                self._delete_grace = float(self.pod["spec"].get("terminationGracePeriodSeconds", 30))
+                self._delete_grace = float(
+                    self.pod["spec"].get("terminationGracePeriodSeconds", 30)
+                )
         self._wake.set()
 
     def shutdown(self, grace_cap: float) -> None:
@@ -254,7 +262,9 @@ class PodWorker(threading.Thread):
                 c.plan = resolve(str(c.spec.get("image", "")), self.runner.kafka_home)
             except ImageNotRunnable as exc:
                 c.state = {"waiting": {"reason": exc.reason, "message": exc.message}}
-                self.runner.event(self.pod, "Warning", "Failed", f"container {c.name}: {exc.message}")
+                self.runner.event(
+                    self.pod, "Warning", "Failed", f"container {c.name}: {exc.message}"
+                )
         self._push_status()
         return True
 
@@ -266,7 +276,8 @@ class PodWorker(threading.Thread):
     def _exec_context(self, c: Container) -> ExecContext:
         """Environment, command paths and working directory of a container (re-read at each
         start, as a restarted container sees current ConfigMaps and Secrets)."""
-        assert c.plan is not None and self.volumes is not None and self.net is not None
+        if c.plan is None or self.volumes is None or self.net is None:
+            raise RuntimeError(f"container {c.name} started before its pod was prepared")
         pod = dict(self.pod)
         pod["status"] = dict(pod.get("status", {}), **self._ip_status())
         env = build_env(
@@ -409,7 +420,8 @@ class PodWorker(threading.Thread):
 
     def _probe(self, c: Container) -> float:
         """Run the container's due probes; returns seconds until the next one."""
-        assert c.ctx is not None and c.proc is not None
+        if c.ctx is None or c.proc is None:
+            return 1.0
         now = time.monotonic()
         due = 1.0
         order = [c.startup] if not c.started else [c.liveness, c.readiness]
@@ -424,8 +436,10 @@ class PodWorker(threading.Thread):
             due = min(due, probe.period)
             threshold_ok = int(probe.spec.get("successThreshold", 1))
             threshold_fail = int(probe.spec.get("failureThreshold", 3))
-            kind = "Startup" if probe is c.startup else (
-                "Liveness" if probe is c.liveness else "Readiness"
+            kind = (
+                "Startup"
+                if probe is c.startup
+                else ("Liveness" if probe is c.liveness else "Readiness")
             )
             if ok:
                 probe.failures = 0
@@ -493,7 +507,9 @@ class PodWorker(threading.Thread):
             for c in running:
                 pre_stop = c.spec.get("lifecycle", {}).get("preStop")
                 if pre_stop and c.ctx is not None:
-                    ok, message = run_handler(pre_stop, c.ctx, max(0.0, deadline - time.monotonic()))
+                    ok, message = run_handler(
+                        pre_stop, c.ctx, max(0.0, deadline - time.monotonic())
+                    )
                     if not ok:
                         log.info("pod %s: preStop of %s failed: %s", self.pod_name, c.name, message)
             grace = max(0.0, deadline - time.monotonic())
@@ -553,7 +569,9 @@ class PodWorker(threading.Thread):
             try:
                 self.runner.network.delete(self.net)
             except Exception:
-                log.exception("pod %s/%s: removing its network failed", self.namespace, self.pod_name)
+                log.exception(
+                    "pod %s/%s: removing its network failed", self.namespace, self.pod_name
+                )
         if self.volumes is not None:
             self.volumes.cleanup()
 
@@ -671,4 +689,3 @@ class PodWorker(threading.Thread):
                 return  # gone or replaced; the informer tells us
             raise
         self.last_sent = status
-

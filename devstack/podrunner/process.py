@@ -108,9 +108,9 @@ class ContainerProcess:
         self._signal_group(signal.SIGTERM if grace > 0 else signal.SIGKILL)
 
     def tick_stop(self) -> None:
-        if self.kill_deadline is not None and self.poll() is None:
-            if time.monotonic() >= self.kill_deadline:
-                self._signal_group(signal.SIGKILL)
+        deadline = self.kill_deadline
+        if deadline is not None and time.monotonic() >= deadline and self.poll() is None:
+            self._signal_group(signal.SIGKILL)
 
     def kill_now(self) -> None:
         self._signal_group(signal.SIGKILL)

@@ -164,11 +164,16 @@ class PodRunner:
             "::1\tlocalhost ip6-localhost ip6-loopback",
         ]
         if own is not None:
+            names = [own.hostname]
             if own.subdomain:
-                fqdn = f"{own.hostname}.{own.subdomain}.{own.namespace}.svc.cluster.local"
-                lines.append(f"{own.ip}\t{fqdn}\t{own.hostname}")
-            else:
-                lines.append(f"{own.ip}\t{own.hostname}")
+                base = f"{own.hostname}.{own.subdomain}"
+                names = [
+                    f"{base}.{own.namespace}.svc.cluster.local",
+                    f"{base}.{own.namespace}.svc",
+                    base,
+                    own.hostname,
+                ]
+            lines.append(f"{own.ip}\t{' '.join(names)}")
         for peer_uid, peer in sorted(entries.items(), key=lambda kv: kv[1].ip):
             if peer_uid == uid or not peer.subdomain:
                 continue
@@ -180,7 +185,7 @@ class PodRunner:
         if own is not None:
             with self._workers_lock:
                 worker = self._workers.get(uid)
-            for alias in (worker.pod["spec"].get("hostAliases", []) if worker else []):
+            for alias in worker.pod["spec"].get("hostAliases", []) if worker else []:
                 lines.append(f"{alias['ip']}\t{' '.join(alias.get('hostnames', []))}")
         return "\n".join(lines) + "\n"
 
@@ -295,7 +300,9 @@ class PodRunner:
         except KubeApiError as exc:
             if exc.status != 409:
                 raise
-            self.rest.patch(f"/api/v1/nodes/{self.node_name}", {"metadata": {"labels": self.labels}})
+            self.rest.patch(
+                f"/api/v1/nodes/{self.node_name}", {"metadata": {"labels": self.labels}}
+            )
         self._heartbeat()
 
     def _heartbeat(self) -> None:
@@ -305,7 +312,9 @@ class PodRunner:
             STRATEGIC_MERGE_PATCH,
         )
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
-        lease_path = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{self.node_name}"
+        lease_path = (
+            f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{self.node_name}"
+        )
         lease = {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
@@ -371,7 +380,11 @@ class PodRunner:
         node = spec.get("nodeName")
         if not node:
             scheduler = spec.get("schedulerName", "default-scheduler")
-            if kind != "DELETED" and not meta.get("deletionTimestamp") and scheduler == "default-scheduler":
+            if (
+                kind != "DELETED"
+                and not meta.get("deletionTimestamp")
+                and scheduler == "default-scheduler"
+            ):
                 self._bind(pod)
             return
         if node != self.node_name:
@@ -407,9 +420,14 @@ class PodRunner:
         informers = [
             Informer(self.rest, "/api/v1/pods", self.on_pod, self.stop_event),
             Informer(
-                self.rest, "/api/v1/persistentvolumeclaims", self.provisioner.on_pvc, self.stop_event
+                self.rest,
+                "/api/v1/persistentvolumeclaims",
+                self.provisioner.on_pvc,
+                self.stop_event,
             ),
-            Informer(self.rest, "/api/v1/persistentvolumes", self.provisioner.on_pv, self.stop_event),
+            Informer(
+                self.rest, "/api/v1/persistentvolumes", self.provisioner.on_pv, self.stop_event
+            ),
         ]
         for informer in informers:
             informer.start()

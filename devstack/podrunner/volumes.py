@@ -11,6 +11,7 @@ hostPath is the host path itself. Any other volume type is refused with a clear 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 from collections.abc import Mapping
@@ -69,13 +70,13 @@ class PodVolumes:
         """Re-read ConfigMaps, Secrets and tokens into the volumes that project them."""
         for volume in self.pod["spec"].get("volumes", []):
             if any(k in volume for k in ("configMap", "secret", "projected", "downwardAPI")):
-                try:
+                # On failure the last content stays, as with the kubelet.
+                with contextlib.suppress(VolumeError):
                     self._one(volume)
-                except VolumeError:
-                    pass  # keep the last content, as the kubelet does
 
     def _one(self, volume: JsonDict) -> Path:
-        name = volume["name"]
+        name: str = volume["name"]
+        path: Path
         if "emptyDir" in volume:
             path = self.root / "empty-dir" / name
             path.mkdir(parents=True, exist_ok=True)
@@ -120,9 +121,13 @@ class PodVolumes:
     def _pvc(self, volume_name: str, claim: str) -> Path:
         pvc = self._get("persistentvolumeclaims", claim)
         if pvc is None:
-            raise VolumePending(f"volume {volume_name!r}: persistentvolumeclaim {claim!r} not found")
+            raise VolumePending(
+                f"volume {volume_name!r}: persistentvolumeclaim {claim!r} not found"
+            )
         if pvc.get("metadata", {}).get("deletionTimestamp"):
-            raise VolumeError(f"volume {volume_name!r}: persistentvolumeclaim {claim!r} is being deleted")
+            raise VolumeError(
+                f"volume {volume_name!r}: persistentvolumeclaim {claim!r} is being deleted"
+            )
         if pvc.get("status", {}).get("phase") != "Bound" or not pvc["spec"].get("volumeName"):
             raise VolumePending(
                 f"volume {volume_name!r}: persistentvolumeclaim {claim!r} is not bound yet"
@@ -194,7 +199,9 @@ class PodVolumes:
                 elif "resourceFieldRef" in item:
                     ref = item["resourceFieldRef"]
                     containers = [
-                        c for c in self.pod["spec"]["containers"] if c["name"] == ref.get("containerName")
+                        c
+                        for c in self.pod["spec"]["containers"]
+                        if c["name"] == ref.get("containerName")
                     ]
                     if not containers:
                         raise VolumeError(f"downwardAPI item {item['path']!r}: unknown container")
@@ -206,7 +213,9 @@ class PodVolumes:
             except EnvError as exc:
                 raise VolumeError(str(exc)) from exc
             mode = item.get("mode")
-            _write_file(path / item["path"], value.encode(), mode if mode is not None else default_mode)
+            _write_file(
+                path / item["path"], value.encode(), mode if mode is not None else default_mode
+            )
 
     def _projected(self, path: Path, projected: JsonDict) -> None:
         path.mkdir(parents=True, exist_ok=True)

@@ -11,121 +11,145 @@ import pytest
 from kubernetes import client, watch
 
 APPLY = "application/apply-patch+yaml"
+Watch: Any = watch.Watch  # the watch module has no type annotations
 
 
-def _cm(name: str, data: dict[str, str]) -> dict[str, Any]:
+def applied(name: str, data: dict[str, str]) -> dict[str, Any]:
+    """An apply configuration (what the workers send with field manager "kplane")."""
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
 
 
-def _owners(cm: Any) -> dict[str, set[str]]:
+def config_map(name: str, data: dict[str, str], version: str | None = None) -> client.V1ConfigMap:
+    return client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name=name, resource_version=version), data=data
+    )
+
+
+def version_of(obj: client.V1ConfigMap) -> str:
+    assert obj.metadata is not None and obj.metadata.resource_version is not None
+    return obj.metadata.resource_version
+
+
+def data_of(obj: client.V1ConfigMap) -> dict[str, str]:
+    return dict(obj.data or {})
+
+
+def owners(cm: client.V1ConfigMap) -> dict[str, set[str]]:
     """field manager -> the data keys it owns (from managedFields)."""
-    owners: dict[str, set[str]] = {}
+    assert cm.metadata is not None
+    found: dict[str, set[str]] = {}
     for entry in cm.metadata.managed_fields or []:
         fields = (entry.fields_v1 or {}).get("f:data", {})
-        owners[entry.manager] = {k.removeprefix("f:") for k in fields if k.startswith("f:")}
-    return owners
+        found[str(entry.manager)] = {k.removeprefix("f:") for k in fields if k.startswith("f:")}
+    return found
 
 
-def test_server_side_apply_conflict_force_and_field_removal(kube_api: Any, kube_namespace: str) -> None:
+def apply(
+    v1: client.CoreV1Api, ns: str, body: dict[str, Any], manager: str, force: bool = False
+) -> client.V1ConfigMap:
+    return v1.patch_namespaced_config_map(
+        "cfg", ns, body, field_manager=manager, force=force or None, _content_type=APPLY
+    )
+
+
+def test_server_side_apply_conflict_force_and_field_removal(
+    kube_api: Any, kube_namespace: str
+) -> None:
     v1 = client.CoreV1Api(kube_api)
     ns = kube_namespace
-    v1.patch_namespaced_config_map(
-        "cfg", ns, _cm("cfg", {"owned-by-a": "1", "shared": "x"}), field_manager="a", _content_type=APPLY
-    )
+    apply(v1, ns, applied("cfg", {"owned-by-a": "1", "shared": "x"}), "a")
 
     # Another manager setting a field "a" owns to a different value: 409 naming field and owner.
     with pytest.raises(client.ApiException) as conflict:
-        v1.patch_namespaced_config_map(
-            "cfg", ns, _cm("cfg", {"owned-by-a": "2"}), field_manager="b", _content_type=APPLY
-        )
+        apply(v1, ns, applied("cfg", {"owned-by-a": "2"}), "b")
+    body = str(conflict.value.body)
     assert conflict.value.status == 409
-    assert '"reason":"FieldManagerConflict"' in conflict.value.body
-    assert '"field":".data.owned-by-a"' in conflict.value.body
-    assert 'conflict with \\"a\\"' in conflict.value.body
-    assert v1.read_namespaced_config_map("cfg", ns).data["owned-by-a"] == "1"
+    assert '"reason":"FieldManagerConflict"' in body
+    assert '"field":".data.owned-by-a"' in body
+    assert 'conflict with \\"a\\"' in body
+    assert data_of(v1.read_namespaced_config_map("cfg", ns))["owned-by-a"] == "1"
 
     # The same value is no conflict: both managers then own the field.
-    v1.patch_namespaced_config_map(
-        "cfg", ns, _cm("cfg", {"shared": "x"}), field_manager="b", _content_type=APPLY
-    )
-    owners = _owners(v1.read_namespaced_config_map("cfg", ns))
-    assert owners["a"] == {"owned-by-a", "shared"}
-    assert owners["b"] == {"shared"}
+    apply(v1, ns, applied("cfg", {"shared": "x"}), "b")
+    found = owners(v1.read_namespaced_config_map("cfg", ns))
+    assert found["a"] == {"owned-by-a", "shared"}
+    assert found["b"] == {"shared"}
 
     # force=True takes the field over: the value changes and "a" loses ownership.
-    forced = v1.patch_namespaced_config_map(
-        "cfg", ns, _cm("cfg", {"shared": "x", "owned-by-a": "2"}),
-        field_manager="b", force=True, _content_type=APPLY,
-    )
-    assert forced.data["owned-by-a"] == "2"
-    owners = _owners(forced)
-    assert "owned-by-a" in owners["b"] and "owned-by-a" not in owners["a"]
+    forced = apply(v1, ns, applied("cfg", {"shared": "x", "owned-by-a": "2"}), "b", force=True)
+    assert data_of(forced)["owned-by-a"] == "2"
+    found = owners(forced)
+    assert "owned-by-a" in found["b"]
+    assert "owned-by-a" not in found["a"]
 
     # A manager that stops applying a field it alone owns removes it; a co-owned field stays.
-    v1.patch_namespaced_config_map(
-        "cfg", ns, _cm("cfg", {"shared": "x"}), field_manager="b", _content_type=APPLY
-    )
-    assert v1.read_namespaced_config_map("cfg", ns).data == {"shared": "x"}
+    apply(v1, ns, applied("cfg", {"shared": "x"}), "b")
+    assert data_of(v1.read_namespaced_config_map("cfg", ns)) == {"shared": "x"}
 
 
 def test_stale_resource_version_is_409(kube_api: Any, kube_namespace: str) -> None:
     v1 = client.CoreV1Api(kube_api)
     ns = kube_namespace
-    created = v1.create_namespaced_config_map(ns, _cm("rv", {"k": "1"}))
-    stale = created.metadata.resource_version
-    updated = v1.replace_namespaced_config_map("rv", ns, _cm("rv", {"k": "2"}) | {
-        "metadata": {"name": "rv", "resourceVersion": stale}})
-    assert updated.metadata.resource_version != stale
+    stale = version_of(v1.create_namespaced_config_map(ns, config_map("rv", {"k": "1"})))
+    updated = v1.replace_namespaced_config_map("rv", ns, config_map("rv", {"k": "2"}, stale))
+    assert version_of(updated) != stale
 
-    body = _cm("rv", {"k": "3"}) | {"metadata": {"name": "rv", "resourceVersion": stale}}
     with pytest.raises(client.ApiException) as exc:
-        v1.replace_namespaced_config_map("rv", ns, body)
+        v1.replace_namespaced_config_map("rv", ns, config_map("rv", {"k": "3"}, stale))
     assert exc.value.status == 409
-    assert "the object has been modified" in exc.value.body
+    assert "the object has been modified" in str(exc.value.body)
     # A patch carrying the stale version is refused the same way.
     with pytest.raises(client.ApiException) as exc:
-        v1.patch_namespaced_config_map("rv", ns, {"metadata": {"resourceVersion": stale}, "data": {"k": "4"}})
+        v1.patch_namespaced_config_map(
+            "rv", ns, {"metadata": {"resourceVersion": stale}, "data": {"k": "4"}}
+        )
     assert exc.value.status == 409
-    assert v1.read_namespaced_config_map("rv", ns).data == {"k": "2"}
+    assert data_of(v1.read_namespaced_config_map("rv", ns)) == {"k": "2"}
 
-    fresh = _cm("rv", {"k": "5"}) | {
-        "metadata": {"name": "rv", "resourceVersion": updated.metadata.resource_version}}
-    assert v1.replace_namespaced_config_map("rv", ns, fresh).data == {"k": "5"}
+    fresh = config_map("rv", {"k": "5"}, version_of(updated))
+    assert data_of(v1.replace_namespaced_config_map("rv", ns, fresh)) == {"k": "5"}
 
 
 def test_watch_delivers_ordered_events_and_resumes(kube_api: Any, kube_namespace: str) -> None:
     v1 = client.CoreV1Api(kube_api)
     ns = kube_namespace
-    start = v1.list_namespaced_config_map(ns).metadata.resource_version
+    listed = v1.list_namespaced_config_map(ns)
+    assert listed.metadata is not None
+    start = listed.metadata.resource_version
     done = threading.Event()
 
     def mutate() -> None:
-        v1.create_namespaced_config_map(ns, _cm("w", {"k": "1"}))
+        v1.create_namespaced_config_map(ns, config_map("w", {"k": "1"}))
         v1.patch_namespaced_config_map("w", ns, {"data": {"k": "2"}})
         v1.delete_namespaced_config_map("w", ns)
         done.set()
 
     events: list[tuple[str, str, str]] = []
-    w = watch.Watch()
+    w = Watch()
     writer = threading.Thread(target=mutate)
     writer.start()
-    for event in w.stream(v1.list_namespaced_config_map, ns, resource_version=start, timeout_seconds=30):
+    stream = w.stream(v1.list_namespaced_config_map, ns, resource_version=start, timeout_seconds=30)
+    for event in stream:
         obj = event["object"]
         if obj.metadata.name != "w":
             continue  # kube-root-ca.crt, written by the controller-manager
-        events.append((event["type"], obj.metadata.resource_version, (obj.data or {}).get("k", "")))
+        events.append((event["type"], version_of(obj), data_of(obj).get("k", "")))
         if event["type"] == "DELETED":
             w.stop()
     writer.join(timeout=30)
     assert done.is_set()
     assert [(t, k) for t, _, k in events] == [("ADDED", "1"), ("MODIFIED", "2"), ("DELETED", "2")]
     versions = [int(rv) for _, rv, _ in events]  # etcd revisions: strictly increasing here
-    assert versions == sorted(versions) and len(set(versions)) == 3
+    assert versions == sorted(versions)
+    assert len(set(versions)) == 3
 
     # Resuming from the MODIFIED event's version replays only what came after it.
     resumed = []
-    w2 = watch.Watch()
-    for event in w2.stream(v1.list_namespaced_config_map, ns, resource_version=events[1][1], timeout_seconds=10):
+    w2 = Watch()
+    stream = w2.stream(
+        v1.list_namespaced_config_map, ns, resource_version=events[1][1], timeout_seconds=10
+    )
+    for event in stream:
         if event["object"].metadata.name == "w":
             resumed.append(event["type"])
             w2.stop()

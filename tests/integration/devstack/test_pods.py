@@ -15,7 +15,14 @@ import pytest
 from devstack.kube.process import ProcRef
 from devstack.kube.rest import KubeApiError, KubeRest
 from devstack.kube.substrate import KubeSubstrate
-from devstack.pytest_plugin import get_pod, pod_condition, wait_pod, wait_pod_ready, wait_until
+from devstack.pytest_plugin import (
+    get_pod,
+    pod_condition,
+    wait_for_log,
+    wait_pod,
+    wait_pod_ready,
+    wait_until,
+)
 
 # A tiny HTTP server whose health the test flips with a POST: probes become deterministic.
 SERVER = r"""
@@ -59,8 +66,13 @@ def server_container(**extra: Any) -> dict[str, Any]:
 
 
 def create(rest: KubeRest, ns: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    plural = {"Pod": "pods", "Service": "services", "ConfigMap": "configmaps",
-              "Secret": "secrets", "PersistentVolumeClaim": "persistentvolumeclaims"}
+    plural = {
+        "Pod": "pods",
+        "Service": "services",
+        "ConfigMap": "configmaps",
+        "Secret": "secrets",
+        "PersistentVolumeClaim": "persistentvolumeclaims",
+    }
     return rest.create(f"/api/v1/namespaces/{ns}/{plural[manifest['kind']]}", manifest)
 
 
@@ -74,7 +86,9 @@ def test_node_is_registered_ready(kube_substrate: KubeSubstrate) -> None:
     node = kube_substrate.rest().get(f"/api/v1/nodes/{kube_substrate.node_name}")
     assert pod_condition(node, "Ready")
     addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
-    assert ipaddress.ip_address(addresses["InternalIP"]) in kube_substrate.pod_subnet
+    subnet = kube_substrate.pod_subnet
+    assert subnet is not None
+    assert ipaddress.ip_address(addresses["InternalIP"]) in subnet
 
 
 def test_pods_get_private_addresses_and_same_port_endpoints(
@@ -84,16 +98,24 @@ def test_pods_get_private_addresses_and_same_port_endpoints(
     probe = {"tcpSocket": {"port": "http"}, "periodSeconds": 1}
     for name in ("web-a", "web-b"):
         create(rest, ns, pod(name, [server_container(readinessProbe=probe)], labels={"app": "web"}))
-    create(rest, ns, {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
-    })
+    create(
+        rest,
+        ns,
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+    )
     ips = {name: wait_pod_ready(rest, ns, name)["status"]["podIP"] for name in ("web-a", "web-b")}
 
     assert len(set(ips.values())) == 2
     for ip in ips.values():
         address = ipaddress.ip_address(ip)
-        assert not address.is_loopback and address in kube_substrate.pod_subnet
+        assert kube_substrate.pod_subnet is not None
+        assert not address.is_loopback
+        assert address in kube_substrate.pod_subnet
         # Both listen on 8080, each in its own network namespace, reachable from the node.
         assert httpx.get(f"http://{ip}:8080/", timeout=5).text == "healthy"
 
@@ -115,10 +137,26 @@ def test_environment_downward_api_and_volumes(
     kube_substrate: KubeSubstrate, kube_namespace: str
 ) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
-    create(rest, ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
-                      "data": {"greeting": "hello", "server.properties": "num.partitions=3\n"}})
-    create(rest, ns, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sec"},
-                      "stringData": {"password": "s3cret-pw"}})
+    create(
+        rest,
+        ns,
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "cfg"},
+            "data": {"greeting": "hello", "server.properties": "num.partitions=3\n"},
+        },
+    )
+    create(
+        rest,
+        ns,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "sec"},
+            "stringData": {"password": "s3cret-pw"},
+        },
+    )
     script = (
         'echo "name=$POD_NAME ns=$POD_NAMESPACE ip=$POD_IP node=$NODE_NAME mem=$MEM_MIB '
         'cpu=$CPU greeting=$GREETING pw=$PASSWORD expanded=$EXPANDED"; '
@@ -136,12 +174,21 @@ def test_environment_downward_api_and_volumes(
         "resources": {"limits": {"memory": "256Mi", "cpu": "500m"}},
         "env": [
             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+            {
+                "name": "POD_NAMESPACE",
+                "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+            },
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-            {"name": "MEM_MIB", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}}},
+            {
+                "name": "MEM_MIB",
+                "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}},
+            },
             {"name": "CPU", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}},
-            {"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "greeting"}}},
+            {
+                "name": "GREETING",
+                "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "greeting"}},
+            },
             {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "password"}}},
             {"name": "EXPANDED", "value": "$(POD_NAME)-x"},
             {"name": "SCRATCH", "value": "/scratch"},
@@ -153,19 +200,29 @@ def test_environment_downward_api_and_volumes(
             {"name": "scratch", "mountPath": "/scratch"},
         ],
     }
-    create(rest, ns, pod("env", [container], labels={"tier": "test"}, volumes=[
-        {"name": "config", "configMap": {"name": "cfg"}},
-        {"name": "secret", "secret": {"secretName": "sec"}},
-        {"name": "podinfo", "downwardAPI": {"items": [
-            {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
-        {"name": "scratch", "emptyDir": {}},
-    ]))
+    create(
+        rest,
+        ns,
+        pod(
+            "env",
+            [container],
+            labels={"tier": "test"},
+            volumes=[
+                {"name": "config", "configMap": {"name": "cfg"}},
+                {"name": "secret", "secret": {"secretName": "sec"}},
+                {
+                    "name": "podinfo",
+                    "downwardAPI": {
+                        "items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]
+                    },
+                },
+                {"name": "scratch", "emptyDir": {}},
+            ],
+        ),
+    )
     ready = wait_pod_ready(rest, ns, "env")
     ip = ready["status"]["podIP"]
-    log = wait_until(
-        lambda: (text := kube_substrate.pod_log(ns, "env")) and "hostname=" in text and text,
-        30, "the container's output",
-    )
+    log = wait_for_log(kube_substrate, ns, "env", "hostname=")
     assert (
         f"name=env ns={ns} ip={ip} node={kube_substrate.node_name} mem=256 cpu=1 "
         "greeting=hello pw=s3cret-pw expanded=env-x"
@@ -179,7 +236,11 @@ def test_environment_downward_api_and_volumes(
 
 def test_readiness_follows_http_probe(kube_substrate: KubeSubstrate, kube_namespace: str) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
-    probe = {"httpGet": {"port": 8080, "path": "/healthz"}, "periodSeconds": 1, "failureThreshold": 1}
+    probe = {
+        "httpGet": {"port": 8080, "path": "/healthz"},
+        "periodSeconds": 1,
+        "failureThreshold": 1,
+    }
     create(rest, ns, pod("ready", [server_container(readinessProbe=probe)]))
     ip = wait_pod_ready(rest, ns, "ready")["status"]["podIP"]
 
@@ -195,12 +256,17 @@ def test_liveness_failure_restarts_the_container(
     kube_substrate: KubeSubstrate, kube_namespace: str
 ) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
-    probe = {"httpGet": {"port": "http", "path": "/"}, "initialDelaySeconds": 1,
-             "periodSeconds": 1, "failureThreshold": 2}
-    create(rest, ns, pod("live", [server_container(livenessProbe=probe)],
-                         terminationGracePeriodSeconds=2))
+    probe = {
+        "httpGet": {"port": "http", "path": "/"},
+        "initialDelaySeconds": 1,
+        "periodSeconds": 1,
+        "failureThreshold": 2,
+    }
+    # Readiness from the same endpoint: Ready means the server answers.
+    ready = {"tcpSocket": {"port": 8080}, "periodSeconds": 1}
+    container = server_container(livenessProbe=probe, readinessProbe=ready)
+    create(rest, ns, pod("live", [container], terminationGracePeriodSeconds=2))
     ip = wait_pod_ready(rest, ns, "live")["status"]["podIP"]
-    wait_until(lambda: httpx.get(f"http://{ip}:8080/", timeout=5).text == "healthy", 10, "serving")
     before = {p.pid for p in kube_substrate.pod_processes(ns, "live")}
     # While healthy, passing liveness probes restart nothing.
     with pytest.raises(AssertionError):
@@ -208,9 +274,12 @@ def test_liveness_failure_restarts_the_container(
 
     httpx.post(f"http://{ip}:8080/toggle", timeout=5)
     restarted = wait_pod(
-        rest, ns, "live",
+        rest,
+        ns,
+        "live",
         lambda p: statuses(p)["restartCount"] == 1 and pod_condition(p, "Ready"),
-        30, "restarted once and Ready again",
+        30,
+        "restarted once and Ready again",
     )
     last = statuses(restarted)["lastState"]["terminated"]
     assert last["exitCode"] != 0
@@ -221,10 +290,19 @@ def test_liveness_failure_restarts_the_container(
 
 @pytest.mark.parametrize(
     ("policy", "exit_code", "phase"),
-    [("Never", 3, "Failed"), ("OnFailure", 0, "Succeeded"), ("OnFailure", 4, None), ("Always", 0, None)],
+    [
+        ("Never", 3, "Failed"),
+        ("OnFailure", 0, "Succeeded"),
+        ("OnFailure", 4, None),
+        ("Always", 0, None),
+    ],
 )
 def test_restart_policy(
-    kube_substrate: KubeSubstrate, kube_namespace: str, policy: str, exit_code: int, phase: str | None
+    kube_substrate: KubeSubstrate,
+    kube_namespace: str,
+    policy: str,
+    exit_code: int,
+    phase: str | None,
 ) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
     container = {"name": "job", "image": "busybox", "command": ["sh", "-c", f"exit {exit_code}"]}
@@ -260,7 +338,7 @@ def test_deletion_sends_sigterm_then_sigkill_after_the_grace_period(
         uids[name] = wait_pod_ready(rest, ns, name)["metadata"]["uid"]
         procs[name] = kube_substrate.pod_processes(ns, name)
         assert procs[name]
-        wait_until(lambda n=name: "started" in kube_substrate.pod_log(ns, n), 10, f"{name} started")
+        wait_for_log(kube_substrate, ns, name, "started", 10)
 
     gone_after: dict[str, float] = {}
 
@@ -285,33 +363,61 @@ def test_deletion_sends_sigterm_then_sigkill_after_the_grace_period(
     assert "ignoring SIGTERM" in stubborn_log
 
 
-def test_images_it_cannot_run_are_reported(kube_substrate: KubeSubstrate, kube_namespace: str) -> None:
+def test_images_it_cannot_run_are_reported(
+    kube_substrate: KubeSubstrate, kube_namespace: str
+) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
     create(rest, ns, pod("nginx", [{"name": "web", "image": "nginx:1.27"}]))
-    create(rest, ns, pod("nocmd", [{"name": "main", "image": "busybox", "command": ["no-such-binary"]}],
-                         restartPolicy="Never"))
+    create(
+        rest,
+        ns,
+        pod(
+            "nocmd",
+            [{"name": "main", "image": "busybox", "command": ["no-such-binary"]}],
+            restartPolicy="Never",
+        ),
+    )
     waiting = wait_pod(
-        rest, ns, "nginx",
+        rest,
+        ns,
+        "nginx",
         lambda p: statuses(p)["state"].get("waiting", {}).get("reason") == "ImageNotRunnable",
-        30, "waiting: ImageNotRunnable",
+        30,
+        "waiting: ImageNotRunnable",
     )
     assert "nginx:1.27" in statuses(waiting)["state"]["waiting"]["message"]
     assert waiting["status"]["phase"] == "Pending"
-    failed = wait_pod(rest, ns, "nocmd", lambda p: p["status"].get("phase") == "Failed", 30, "Failed")
+    failed = wait_pod(
+        rest, ns, "nocmd", lambda p: p["status"].get("phase") == "Failed", 30, "Failed"
+    )
     terminated = statuses(failed)["state"]["terminated"]
     assert terminated["reason"] == "StartError" and terminated["exitCode"] == 128
     assert "no-such-binary" in terminated["message"]
 
 
-def test_unschedulable_pod_stays_pending(kube_substrate: KubeSubstrate, kube_namespace: str) -> None:
+def test_unschedulable_pod_stays_pending(
+    kube_substrate: KubeSubstrate, kube_namespace: str
+) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
-    create(rest, ns, pod("picky", [{"name": "main", "image": "busybox", "command": ["sleep", "60"]}],
-                         nodeSelector={"disktype": "ssd"}))
+    create(
+        rest,
+        ns,
+        pod(
+            "picky",
+            [{"name": "main", "image": "busybox", "command": ["sleep", "60"]}],
+            nodeSelector={"disktype": "ssd"},
+        ),
+    )
     pending = wait_pod(
-        rest, ns, "picky",
-        lambda p: any(c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"
-                      for c in p["status"].get("conditions", [])),
-        30, "PodScheduled=False Unschedulable",
+        rest,
+        ns,
+        "picky",
+        lambda p: any(
+            c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"
+            for c in p["status"].get("conditions", [])
+        ),
+        30,
+        "PodScheduled=False Unschedulable",
     )
     assert not pending["spec"].get("nodeName")
 
@@ -319,39 +425,73 @@ def test_unschedulable_pod_stays_pending(kube_substrate: KubeSubstrate, kube_nam
 def test_init_containers_run_first(kube_substrate: KubeSubstrate, kube_namespace: str) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
     mount = [{"name": "shared", "mountPath": "/shared"}]
-    init = {"name": "init", "image": "busybox", "command": ["sh", "-c", "echo prepared > /shared/x"],
-            "volumeMounts": mount}
-    main = {"name": "main", "image": "busybox", "volumeMounts": mount,
-            "command": ["sh", "-c", "cat /shared/x; sleep 3600"]}
-    create(rest, ns, pod("init", [main], initContainers=[init], volumes=[{"name": "shared", "emptyDir": {}}]))
+    init = {
+        "name": "init",
+        "image": "busybox",
+        "command": ["sh", "-c", "echo prepared > /shared/x"],
+        "volumeMounts": mount,
+    }
+    main = {
+        "name": "main",
+        "image": "busybox",
+        "volumeMounts": mount,
+        "command": ["sh", "-c", "cat /shared/x; sleep 3600"],
+    }
+    create(
+        rest,
+        ns,
+        pod("init", [main], initContainers=[init], volumes=[{"name": "shared", "emptyDir": {}}]),
+    )
     ready = wait_pod_ready(rest, ns, "init")
     init_status = ready["status"]["initContainerStatuses"][0]
     assert init_status["state"]["terminated"]["exitCode"] == 0
-    wait_until(lambda: "prepared" in kube_substrate.pod_log(ns, "init", "main"), 10, "main read the file")
+    wait_until(
+        lambda: "prepared" in kube_substrate.pod_log(ns, "init", "main"), 10, "main read the file"
+    )
 
 
 def test_persistent_volume_outlives_the_pod_and_expands(
     kube_substrate: KubeSubstrate, kube_namespace: str
 ) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
-    create(rest, ns, {
-        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-    })
-    pvc_path = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/data"
-    bound = wait_until(
-        lambda: (c := rest.get(pvc_path))["status"].get("phase") == "Bound" and c, 30, "PVC Bound"
+    create(
+        rest,
+        ns,
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        },
     )
+    pvc_path = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/data"
+
+    def bound_claim() -> dict[str, Any] | None:
+        claim = rest.get(pvc_path)
+        return claim if claim["status"].get("phase") == "Bound" else None
+
+    bound = wait_until(bound_claim, 30, "PVC Bound")
     assert bound["spec"]["storageClassName"] == "kplane-local"  # the default class
     pv_name = bound["spec"]["volumeName"]
-    script = "[ -f /data/first ] || date +%s%N > /data/first; echo first=$(cat /data/first); sleep 3600"
-    container = {"name": "main", "image": "busybox", "command": ["sh", "-c", script],
-                 "volumeMounts": [{"name": "data", "mountPath": "/data"}]}
-    spec = {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
-            "terminationGracePeriodSeconds": 1}
+    script = (
+        "[ -f /data/first ] || date +%s%N > /data/first; echo first=$(cat /data/first); sleep 3600"
+    )
+    container = {
+        "name": "main",
+        "image": "busybox",
+        "command": ["sh", "-c", script],
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+    }
+    spec = {
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
+        "terminationGracePeriodSeconds": 1,
+    }
 
     def first_line(name: str) -> str:
-        log = wait_until(lambda: "first=" in (t := kube_substrate.pod_log(ns, name)) and t, 20, "output")
+        log = wait_for_log(kube_substrate, ns, name, "first=", 20)
         return log.split("first=")[1].split()[0]
 
     create(rest, ns, pod("writer", [container], **spec))
@@ -367,7 +507,8 @@ def test_persistent_volume_outlives_the_pod_and_expands(
     rest.patch(pvc_path, {"spec": {"resources": {"requests": {"storage": "2Gi"}}}})
     wait_until(
         lambda: rest.get(pvc_path)["status"].get("capacity", {}).get("storage") == "2Gi",
-        30, "PVC status.capacity 2Gi",
+        30,
+        "PVC status.capacity 2Gi",
     )
     assert rest.get(f"/api/v1/persistentvolumes/{pv_name}")["spec"]["capacity"]["storage"] == "2Gi"
 
