@@ -14,6 +14,7 @@ from app.models import Cluster, ResourceStatus, Topic
 
 Lock = Literal["update", "share"] | None
 _GET = resource_select(Cluster, "project_id", "cluster_id")
+_GET_SHARE = _GET + " FOR SHARE OF r"
 
 
 async def get(
@@ -23,13 +24,15 @@ async def get(
     for changes inside it (topics, acls, users) that must not race a cluster change."""
     if lock is None:
         return await fetch_resource(session, _GET, project_id, cluster_id)
+    if lock == "share":
+        # Changes inside a cluster only read it: a plain row suffices, no ORM object.
+        return await fetch_resource(session, _GET_SHARE, project_id, cluster_id)
     query = (
         select(Cluster, ResourceStatus)
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Cluster.uid)
         .where(Cluster.project_id == project_id, Cluster.cluster_id == cluster_id)
+        .with_for_update(of=Cluster)
     )
-    if lock is not None:
-        query = query.with_for_update(of=Cluster, read=lock == "share")
     row = (await session.execute(query)).first()
     return None if row is None else (row[0], row[1])
 

@@ -45,11 +45,19 @@ def split(record: Any) -> tuple[Any, Any]:
     )
 
 
-async def fetch_resource(session: AsyncSession, sql: str, *args: Any) -> tuple[Any, Any] | None:
+async def _driver(session: AsyncSession) -> Any:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    record = await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
+    return raw.driver_connection
+
+
+async def fetch_resource(session: AsyncSession, sql: str, *args: Any) -> tuple[Any, Any] | None:
+    record = await (await _driver(session)).fetchrow(sql, *args)
     return None if record is None else split(record)
+
+
+async def fetch_value(session: AsyncSession, sql: str, *args: Any) -> Any:
+    return await (await _driver(session)).fetchval(sql, *args)
 
 
 def listed_columns(model: type[Base]) -> list[Any]:

@@ -7,10 +7,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.fastread import fetch_resource, listed_columns, resource_select
+from app.core.fastread import fetch_resource, fetch_value, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, Topic
 
+_COLLIDING = "SELECT topic_id FROM topics WHERE cluster_uid = $1 AND collision_key = $2"
 _GET = resource_select(Topic, "project_id", "cluster_id", "topic_id")
 
 
@@ -39,10 +40,9 @@ async def get(
 
 
 async def colliding(session: AsyncSession, cluster_uid: uuid.UUID, key: str) -> str | None:
-    query = select(Topic.topic_id).where(
-        Topic.cluster_uid == cluster_uid, Topic.collision_key == key
-    )
-    return (await session.execute(query)).scalar_one_or_none()
+    """The name of the topic that `key` collides with in the cluster, if any."""
+    name = await fetch_value(session, _COLLIDING, cluster_uid, key)
+    return None if name is None else str(name)
 
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:
