@@ -8,9 +8,12 @@ the boundary commits once the endpoint returned, then runs the session's after-c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
+import orjson
 from fastapi import Depends, Request
+from sqlalchemy import Table, inspect
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -61,6 +64,47 @@ def read_sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
     return factory
 
 
+async def insert_new_rows(session: AsyncSession) -> None:
+    """Write every new ORM object of the transaction in ONE statement.
+
+    A mutation typically adds several rows of different tables (the resource, its Operation, the
+    idempotency record, the audit record); the ORM would send one INSERT per table. A
+    data-modifying CTE sends them together: one round trip instead of four. Foreign keys are
+    checked at the end of the statement, so the order of the parts does not matter.
+    """
+    new = list(session.new)
+    if len(new) < 2:
+        return
+    parts: list[str] = []
+    args: list[Any] = []
+    for obj in new:
+        mapper = inspect(obj).mapper
+        table = cast(Table, mapper.local_table)
+        names: list[str] = []
+        for column in table.columns:
+            value = getattr(obj, mapper.get_property_by_column(column).key)
+            if value is None and column.default is not None:
+                # What the ORM's flush would do: the column's Python-side default.
+                default = cast(Any, column.default)
+                value = default.arg(None) if default.is_callable else default.arg
+            if value is None and (column.identity is not None or column.server_default is not None):
+                continue
+            if isinstance(column.type, JSONB):
+                value = orjson.dumps(value).decode()
+            args.append(value)
+            names.append(column.name)
+        placeholders = ", ".join(f"${len(args) - len(names) + i}" for i in range(1, len(names) + 1))
+        parts.append(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"  # noqa: S608 - names are the models'
+        )
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.execute(f"WITH {ctes} {parts[-1]}", *args)  # type: ignore[union-attr]
+    for obj in new:
+        session.expunge(obj)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit after the endpoint, roll back on any error.
 
@@ -77,6 +121,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             audit.record_success(session, request)
+            await insert_new_rows(session)
             await session.commit()
         except BaseException:
             await session.rollback()
