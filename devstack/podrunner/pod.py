@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
+
 from devstack.kube.rest import MERGE_PATCH, KubeApiError, KubeRest
 from devstack.podrunner.env import EnvError, PathMap, build_env, command_line
 from devstack.podrunner.images import ImageNotRunnable, ImagePlan, resolve
@@ -253,7 +255,7 @@ class PodWorker(threading.Thread):
                 break
             except VolumePending as exc:
                 self._wait_all(all_containers, "ContainerCreating", str(exc))
-            except (VolumeError, KubeApiError) as exc:
+            except (VolumeError, KubeApiError, httpx.HTTPError) as exc:
                 self._wait_all(all_containers, "CreateContainerConfigError", str(exc))
             self._push_status()
             self._sleep(1.0)
@@ -307,7 +309,7 @@ class PodWorker(threading.Thread):
             ctx = self._exec_context(c)
             argv = command_line(c.spec, c.plan.entrypoint, c.plan.cmd, ctx.env)
             argv = ctx.paths.rewrite_all(argv)
-        except (EnvError, VolumeError, KubeApiError) as exc:
+        except (EnvError, VolumeError, KubeApiError, httpx.HTTPError) as exc:
             c.state = {"waiting": {"reason": "CreateContainerConfigError", "message": str(exc)}}
             c.restart_at = time.monotonic() + 2.0
             return
@@ -561,7 +563,9 @@ class PodWorker(threading.Thread):
             )
         except KubeApiError as exc:
             if exc.status not in (404, 409):
-                raise
+                log.warning("pod %s/%s: not removed: %s", self.namespace, self.pod_name, exc)
+        except httpx.HTTPError as exc:
+            log.warning("pod %s/%s: not removed: %s", self.namespace, self.pod_name, exc)
 
     def _teardown(self) -> None:
         self.runner.publish_dns(self.uid, None)
@@ -685,7 +689,12 @@ class PodWorker(threading.Thread):
                 MERGE_PATCH,
             )
         except KubeApiError as exc:
-            if exc.status in (404, 409, 422):
-                return  # gone or replaced; the informer tells us
-            raise
+            if exc.status not in (404, 409, 422):  # else: gone or replaced, the informer says
+                log.warning("pod %s/%s: status not written: %s", self.namespace, self.pod_name, exc)
+            return
+        except httpx.HTTPError as exc:
+            # The apiserver being briefly unreachable must not kill the pod: the next tick
+            # writes the status again (last_sent is unchanged).
+            log.warning("pod %s/%s: status not written: %s", self.namespace, self.pod_name, exc)
+            return
         self.last_sent = status

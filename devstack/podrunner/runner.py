@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from devstack.kube.binaries import KUBE_VERSION
 from devstack.kube.rest import STRATEGIC_MERGE_PATCH, KubeApiError, KubeRest
 from devstack.podrunner.informer import Informer
@@ -189,7 +191,9 @@ class PodRunner:
                 lines.append(f"{alias['ip']}\t{' '.join(alias.get('hostnames', []))}")
         return "\n".join(lines) + "\n"
 
-    def event(self, pod: JsonDict, kind: str, reason: str, message: str) -> None:
+    def event(
+        self, pod: JsonDict, kind: str, reason: str, message: str, component: str = "kubelet"
+    ) -> None:
         meta = pod["metadata"]
         key = (meta["uid"], reason, message)
         now = time.monotonic()
@@ -211,8 +215,8 @@ class PodRunner:
             "reason": reason,
             "message": message,
             "type": kind,
-            "source": {"component": "kubelet", "host": self.node_name},
-            "reportingComponent": "kubelet",
+            "source": {"component": component, "host": self.node_name},
+            "reportingComponent": component,
             "reportingInstance": self.node_name,
             "firstTimestamp": stamp,
             "lastTimestamp": stamp,
@@ -220,7 +224,7 @@ class PodRunner:
         }
         try:
             self.rest.create(f"/api/v1/namespaces/{meta['namespace']}/events", body)
-        except KubeApiError as exc:
+        except (KubeApiError, httpx.HTTPError) as exc:
             log.debug("event %s for %s not recorded: %s", reason, meta["name"], exc)
 
     def worker_done(self, uid: str) -> None:
@@ -373,6 +377,14 @@ class PodRunner:
         except KubeApiError as exc:
             if exc.status not in (404, 409):
                 raise
+            return
+        self.event(
+            pod,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {meta['namespace']}/{meta['name']} to {self.node_name}",
+            component="default-scheduler",
+        )
 
     def on_pod(self, kind: str, pod: JsonDict) -> None:
         meta, spec = pod["metadata"], pod["spec"]

@@ -234,13 +234,26 @@ def test_environment_downward_api_and_volumes(
     assert "hostname=env\n" in log
 
 
-def test_readiness_follows_http_probe(kube_substrate: KubeSubstrate, kube_namespace: str) -> None:
+# The exec probe runs inside the pod: 127.0.0.1 there is the pod's own loopback.
+EXEC_CHECK = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    "    urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=1)\n"
+    "except Exception:\n"
+    "    sys.exit(1)\n"
+)
+READINESS: dict[str, dict[str, Any]] = {
+    "httpGet": {"httpGet": {"port": 8080, "path": "/healthz"}},
+    "exec": {"exec": {"command": ["python3", "-c", EXEC_CHECK]}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(READINESS))
+def test_readiness_follows_the_probe(
+    kube_substrate: KubeSubstrate, kube_namespace: str, kind: str
+) -> None:
     rest, ns = kube_substrate.rest(), kube_namespace
-    probe = {
-        "httpGet": {"port": 8080, "path": "/healthz"},
-        "periodSeconds": 1,
-        "failureThreshold": 1,
-    }
+    probe = {**READINESS[kind], "periodSeconds": 1, "failureThreshold": 1}
     create(rest, ns, pod("ready", [server_container(readinessProbe=probe)]))
     ip = wait_pod_ready(rest, ns, "ready")["status"]["podIP"]
 
