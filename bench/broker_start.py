@@ -12,7 +12,7 @@ Measured side by side in one run, each several times (median, min, max):
 * a rolling step on that 3+3 cluster: one broker stopped gracefully, started again, and back in
   the ISR of a replicated topic (what a later issue's roller is compared against).
 
-Run ``make bench-broker`` (or ``python bench/broker_start.py --repeat 5``).
+Run ``make bench-broker`` (or ``python -m bench.broker_start --repeat 5``).
 """
 
 from __future__ import annotations

@@ -71,8 +71,14 @@ class KafkaClusterError(RuntimeError):
 
 
 def new_cluster_id() -> str:
-    """A random Kafka cluster id: 16 bytes, URL-safe base64 without padding (22 characters)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random Kafka cluster id: 16 bytes, URL-safe base64 without padding (22 characters).
+
+    Like Kafka's own ``Uuid.randomUuid`` it never begins with '-', which command-line tools
+    would read as an option (the entrypoint copes with one anyway)."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def wait_for(

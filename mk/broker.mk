@@ -15,7 +15,7 @@ test-broker: deps ## the broker tests: entrypoint, lint, real KRaft clusters
 	$(PY) -m pytest tests/integration/broker $(PYTEST_ARGS)
 
 bench-broker: deps ## time broker start (1 node, 3+3 nodes) and restart beside `java -version`
-	$(PY) bench/broker_start.py
+	$(PY) -m bench.broker_start
 
 kafka-local: deps ## run a local Kafka cluster until Ctrl-C (CONTROLLERS=3 BROKERS=3 VERSION=x.y.z)
 	$(PY) -m devstack.kafka --controllers $(or $(CONTROLLERS),0) --brokers $(or $(BROKERS),1) \

@@ -5,7 +5,7 @@ from __future__ import annotations
 from confluent_kafka import TopicCollection
 from confluent_kafka.admin import AdminClient
 
-from devstack.kafka import BROKER_NODE_ID_OFFSET, LocalKafkaCluster
+from devstack.kafka import BROKER_NODE_ID_OFFSET, LocalKafkaCluster, new_cluster_id
 
 from .clients import create_topic, payloads, produce_ok, read_all, unique, values_by_partition
 
@@ -62,3 +62,18 @@ def test_rf3_min_isr2_acks_all_reads_back_exactly(kafka_3x3: LocalKafkaCluster) 
 
 def broker_ids(cluster: LocalKafkaCluster) -> list[int]:
     return sorted(n.node_id for n in cluster.brokers)
+
+
+def test_a_cluster_id_beginning_with_a_dash_formats() -> None:
+    """One random id in 64 begins with '-': formatting must not read it as an option."""
+    with LocalKafkaCluster(cluster_id="-UWRzqbWSvKOzj5Inx_0cA", name="dash") as cluster:
+        admin = AdminClient(cluster.admin_config())
+        assert admin.describe_cluster(request_timeout=10).result().cluster_id == (
+            "-UWRzqbWSvKOzj5Inx_0cA"
+        )
+
+
+def test_new_cluster_ids_look_like_kafkas() -> None:
+    ids = {new_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)

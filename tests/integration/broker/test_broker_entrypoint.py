@@ -250,3 +250,15 @@ def test_unknown_command_is_refused(pod_env: dict[str, str]) -> None:
     proc = entrypoint(pod_env, "start")
     assert proc.returncode == 2
     assert "unknown command 'start'" in proc.stderr
+
+
+def test_runs_through_a_symlink(pod_env: dict[str, str], tmp_path: Path) -> None:
+    """A pod runner may expose the script as /opt/kplane/entrypoint via a link: its logging
+    configuration must still be found beside the real file."""
+    link = tmp_path / "entrypoint"
+    link.symlink_to(kafka_dist.ENTRYPOINT)
+    proc = subprocess.run(
+        [str(link), "jvm-opts"], env=pod_env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"-Dlog4j2.configurationFile={kafka_dist.BROKER_DIR / 'log4j2.xml'}" in proc.stdout
