@@ -36,7 +36,15 @@ import yaml
 from devstack.kube import binaries, pki
 from devstack.kube.process import ProcRef, processes_in_netns
 from devstack.kube.rest import KubeApiError, KubeRest
-from devstack.podrunner.network import NETNS_DIR, cleanup, leftovers, net_id_for, pick_subnet
+from devstack.podrunner.network import (
+    NETNS_DIR,
+    PodNetwork,
+    claim_subnet,
+    cleanup,
+    host_network_lock,
+    leftovers,
+    net_id_for,
+)
 from devstack.podrunner.paths import netns_name_for, pod_dir_name
 
 # Controllers the local cluster runs. What kplane's StatefulSets, Services, PDBs and PVCs need
@@ -360,7 +368,14 @@ class KubeSubstrate:
             time.sleep(0.1)
 
     def _start_all(self, bins: binaries.KubeBinaries, timeout: float) -> None:
-        self.pod_subnet = self._requested_subnet or pick_subnet(DEFAULT_POD_POOL)
+        # The bridge is made here, under a host-wide lock, not later by the pod runner: two
+        # substrates starting at once must not both pick the same free subnet.
+        if self._requested_subnet is None:
+            self.pod_subnet = claim_subnet(self.net_id, DEFAULT_POD_POOL)
+        else:
+            self.pod_subnet = self._requested_subnet
+            with host_network_lock():
+                PodNetwork(self.net_id, self.pod_subnet).ensure_bridge()
         service_ip = str(next(self.service_cidr.hosts()))
         self._pki = keys = pki.generate(self.workdir / "pki", service_ip)
 

@@ -19,6 +19,7 @@ peers as `<pod>.<service>.<namespace>.svc.cluster.local`.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import ipaddress
 import json
@@ -27,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +74,27 @@ def used_networks() -> list[ipaddress.IPv4Network]:
                     ipaddress.IPv4Network(f"{addr['local']}/{addr['prefixlen']}", strict=False)
                 )
     return nets
+
+
+@contextlib.contextmanager
+def host_network_lock() -> Iterator[None]:
+    """Serializes picking a subnet and creating its bridge across processes, so two substrates
+    starting at once never choose the same /24."""
+    lock_dir = Path("/run/lock") if Path("/run/lock").is_dir() else Path("/run")
+    with open(lock_dir / "kplane-devstack-network.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def claim_subnet(net_id: str, pool: str = "10.244.0.0/16") -> ipaddress.IPv4Network:
+    """Pick a free /24 of `pool` and create this network's bridge on it, atomically."""
+    with host_network_lock():
+        subnet = pick_subnet(pool)
+        PodNetwork(net_id, subnet).ensure_bridge()
+    return subnet
 
 
 def pick_subnet(pool: str = "10.244.0.0/16") -> ipaddress.IPv4Network:
@@ -219,6 +242,12 @@ class PodNetwork:
             self._used.clear()
         return cleanup(self.net_id)
 
+    def cleanup_pods(self) -> list[str]:
+        """Remove the pod namespaces and veths of this network, keeping the bridge."""
+        with self._lock:
+            self._used.clear()
+        return cleanup(self.net_id, keep_bridge=True)
+
 
 def _delete_objects(pod: PodNet) -> None:
     for proc in processes_in_netns(pod.netns_file):
@@ -234,7 +263,7 @@ def _delete_objects(pod: PodNet) -> None:
     shutil.rmtree(pod.etc_dir, ignore_errors=True)
 
 
-def cleanup(net_id: str) -> list[str]:
+def cleanup(net_id: str, keep_bridge: bool = False) -> list[str]:
     """Remove every namespace (killing what runs in it), veth and the bridge named with
     `net_id`. Returns what was removed; safe when none exist. Objects with other names,
     whoever made them, are never touched."""
@@ -250,7 +279,7 @@ def cleanup(net_id: str) -> list[str]:
             if name.startswith(netns_prefix):
                 shutil.rmtree(ETC_NETNS_DIR / name, ignore_errors=True)
     for name in sorted(os.listdir("/sys/class/net")):
-        if name.startswith(f"kpv{net_id}") or name == f"kpb{net_id}":
+        if name.startswith(f"kpv{net_id}") or (name == f"kpb{net_id}" and not keep_bridge):
             with contextlib.suppress(NetworkError):
                 _ip("link", "delete", name)
             removed.append(name)

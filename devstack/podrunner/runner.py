@@ -423,7 +423,9 @@ class PodRunner:
     def run(self) -> None:
         if os.geteuid() != 0:
             raise SystemExit("the devstack pod runner needs root (network namespaces, a bridge)")
-        self.network.cleanup_all()  # a previous runner of this workdir may have crashed
+        # Pods of a runner of this workdir that crashed; the bridge stays (the substrate made
+        # it, holding the subnet).
+        self.network.cleanup_pods()
         self.network.ensure_bridge()
         self.pods_dir.mkdir(parents=True, exist_ok=True)
         self.volumes_dir.mkdir(parents=True, exist_ok=True)
