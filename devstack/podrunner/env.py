@@ -76,7 +76,7 @@ def expand(value: str, env: Mapping[str, str]) -> str:
     return _VAR_REF.sub(replace, value)
 
 
-def _field_ref(pod: JsonDict, path: str) -> str:
+def field_ref(pod: JsonDict, path: str) -> str:
     meta, spec, status = pod["metadata"], pod["spec"], pod.get("status", {})
     simple = {
         "metadata.name": meta.get("name", ""),
@@ -157,7 +157,7 @@ def build_env(
             continue
         source = item["valueFrom"]
         if "fieldRef" in source:
-            env[name] = _field_ref(pod, source["fieldRef"]["fieldPath"])
+            env[name] = field_ref(pod, source["fieldRef"]["fieldPath"])
         elif "resourceFieldRef" in source:
             ref = source["resourceFieldRef"]
             target = container

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.kube.rest import KubeApiError, KubeRest
-from devstack.podrunner.env import EnvError, _field_ref, resource_value
+from devstack.podrunner.env import EnvError, field_ref, resource_value
 
 JsonDict = dict[str, Any]
 
@@ -195,7 +195,7 @@ class PodVolumes:
                         values = self.pod["metadata"].get(field_path.split(".")[1], {})
                         value = "\n".join(f'{k}="{v}"' for k, v in sorted(values.items()))
                     else:
-                        value = _field_ref(self.pod, field_path)
+                        value = field_ref(self.pod, field_path)
                 elif "resourceFieldRef" in item:
                     ref = item["resourceFieldRef"]
                     containers = [
