@@ -38,12 +38,9 @@ def rendered(rendering: helm.Rendering) -> list[Obj]:
 
 
 @pytest.fixture(scope="module")
-def kube_rest(kube_substrate: KubeSubstrate) -> Iterator[KubeRest]:
-    rest = kube_substrate.rest()
-    try:
-        yield rest
-    finally:
-        rest.close()
+def kube_rest(kube_substrate: KubeSubstrate) -> KubeRest:
+    # The substrate's own client, shared: the substrate closes it.
+    return kube_substrate.rest()
 
 
 @pytest.fixture(scope="module")
