@@ -4,7 +4,7 @@ path, and custom verbs are the suffix after its last ':' (names cannot contain '
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -17,7 +17,7 @@ from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
 from app.core.db import SessionDep
 from app.core.errors import ApiError
-from app.core.fastread import split_row
+from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
@@ -47,8 +47,8 @@ COLLECTION = Collection(
 )
 
 
-def _sort_value(row: object, field: str) -> object:
-    return getattr(row, {"name": "acl_id"}.get(field) or field)
+def _sort_value(row: Any, field: str) -> object:
+    return getattr(row[0], {"name": "acl_id"}.get(field) or field)
 
 
 def _require_etag(*given: str | None) -> None:
@@ -97,10 +97,10 @@ async def list_acls(
         service.name_of(project, cluster, ""),
         _sort_value,
     )
-    page = finish(list((await session.execute(query)).all()))
+    page = finish(await fetch_listed(session, query))
     return Json(
         {
-            "acls": [service.body(*split_row(r)) for r in page.rows],
+            "acls": [service.body(*r) for r in page.rows],
             "next_page_token": page.next_page_token,
         }
     )

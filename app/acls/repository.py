@@ -11,6 +11,9 @@ from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import Acl, ResourceStatus
 
+_LIST = select(*listed_columns(Acl)).outerjoin(
+    ResourceStatus, ResourceStatus.resource_uid == Acl.uid
+)
 _GET = resource_select(Acl, "project_id", "cluster_id", "acl_id")
 
 
@@ -31,8 +34,4 @@ async def get(
 
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:
-    return (
-        select(*listed_columns(Acl))
-        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Acl.uid)
-        .where(Acl.cluster_uid == cluster_uid)
-    )
+    return _LIST.where(Acl.cluster_uid == cluster_uid)

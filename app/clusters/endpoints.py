@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -13,7 +13,7 @@ from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
 from app.core.db import SessionDep
-from app.core.fastread import split_row
+from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
@@ -42,8 +42,8 @@ COLLECTION = Collection(
 )
 
 
-def _sort_value(row: object, field: str) -> object:
-    return getattr(row, {"name": "cluster_id"}.get(field) or field)
+def _sort_value(row: Any, field: str) -> object:
+    return getattr(row[0], {"name": "cluster_id"}.get(field) or field)
 
 
 @router.post("", operation_id="createCluster", response_model=OperationOut)
@@ -92,10 +92,10 @@ async def list_clusters(
         f"projects/{project}/clusters",
         _sort_value,
     )
-    page = finish(list((await session.execute(query)).all()))
+    page = finish(await fetch_listed(session, query))
     return Json(
         {
-            "clusters": [service.body(*split_row(r)) for r in page.rows],
+            "clusters": [service.body(*r) for r in page.rows],
             "next_page_token": page.next_page_token,
         }
     )

@@ -13,6 +13,9 @@ from app.core.pagination import AnySelect
 from app.models import Cluster, ResourceStatus, Topic
 
 Lock = Literal["update", "share"] | None
+_LIST = select(*listed_columns(Cluster)).outerjoin(
+    ResourceStatus, ResourceStatus.resource_uid == Cluster.uid
+)
 _GET = resource_select(Cluster, "project_id", "cluster_id")
 _GET_SHARE = _GET + " FOR SHARE OF r"
 
@@ -38,11 +41,7 @@ async def get(
 
 
 def list_query(project_id: str) -> AnySelect:
-    return (
-        select(*listed_columns(Cluster))
-        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Cluster.uid)
-        .where(Cluster.project_id == project_id)
-    )
+    return _LIST.where(Cluster.project_id == project_id)
 
 
 async def max_replication_factor(session: AsyncSession, cluster_uid: uuid.UUID) -> int:

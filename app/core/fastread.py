@@ -70,5 +70,18 @@ def listed_columns(model: type[Base]) -> list[Any]:
     ]
 
 
-def split_row(row: Any) -> tuple[Any, Any]:
-    return split(row._mapping)
+async def fetch_listed(session: AsyncSession, query: Any) -> list[tuple[Any, Any]]:
+    """Run a list query built with `listed_columns`; (desired, status-or-None) per row."""
+    result = await session.execute(query)
+    keys = list(result.keys())
+    own = [(i, k) for i, k in enumerate(keys) if not k.startswith("s_")]
+    status = [(i, k[2:]) for i, k in enumerate(keys) if k.startswith("s_")]
+    marker = keys.index("s_resource_uid")
+    pairs: list[tuple[Any, Any]] = []
+    for row in result.tuples():
+        desired = SimpleNamespace(**{k: row[i] for i, k in own})
+        observed = (
+            SimpleNamespace(**{k: row[i] for i, k in status}) if row[marker] is not None else None
+        )
+        pairs.append((desired, observed))
+    return pairs

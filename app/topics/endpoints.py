@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -12,7 +12,7 @@ from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
 from app.core.db import SessionDep
-from app.core.fastread import split_row
+from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
@@ -40,8 +40,8 @@ COLLECTION = Collection(
 )
 
 
-def _sort_value(row: object, field: str) -> object:
-    return getattr(row, {"name": "topic_id"}.get(field) or field)
+def _sort_value(row: Any, field: str) -> object:
+    return getattr(row[0], {"name": "topic_id"}.get(field) or field)
 
 
 @router.post("", operation_id="createTopic", response_model=OperationOut)
@@ -94,10 +94,10 @@ async def list_topics(
         service.name_of(project, cluster, ""),
         _sort_value,
     )
-    page = finish(list((await session.execute(query)).all()))
+    page = finish(await fetch_listed(session, query))
     return Json(
         {
-            "topics": [service.body(*split_row(r)) for r in page.rows],
+            "topics": [service.body(*r) for r in page.rows],
             "next_page_token": page.next_page_token,
         }
     )

@@ -12,6 +12,9 @@ from app.core.pagination import AnySelect
 from app.models import ResourceStatus, Topic
 
 _COLLIDING = "SELECT topic_id FROM topics WHERE cluster_uid = $1 AND collision_key = $2"
+_LIST = select(*listed_columns(Topic)).outerjoin(
+    ResourceStatus, ResourceStatus.resource_uid == Topic.uid
+)
 _GET = resource_select(Topic, "project_id", "cluster_id", "topic_id")
 
 
@@ -46,8 +49,4 @@ async def colliding(session: AsyncSession, cluster_uid: uuid.UUID, key: str) -> 
 
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:
-    return (
-        select(*listed_columns(Topic))
-        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Topic.uid)
-        .where(Topic.cluster_uid == cluster_uid)
-    )
+    return _LIST.where(Topic.cluster_uid == cluster_uid)

@@ -11,6 +11,9 @@ from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, User
 
+_LIST = select(*listed_columns(User)).outerjoin(
+    ResourceStatus, ResourceStatus.resource_uid == User.uid
+)
 _GET = resource_select(User, "project_id", "cluster_id", "user_id")
 
 
@@ -37,8 +40,4 @@ async def get(
 
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:
-    return (
-        select(*listed_columns(User))
-        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == User.uid)
-        .where(User.cluster_uid == cluster_uid)
-    )
+    return _LIST.where(User.cluster_uid == cluster_uid)
