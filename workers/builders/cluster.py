@@ -1,0 +1,273 @@
+"""PURE: one Kafka cluster's Kubernetes objects, in apply order.
+
+Namespace → Secret (internal credential) → ConfigMap (broker settings) → headless Services per
+pool + bootstrap Service → PodDisruptionBudgets → controller and broker StatefulSets. The pod
+env follows broker/README.md's contract; updateStrategy OnDelete leaves restarts to a roller.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.builders import names
+
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """The desired state of a cluster as the builders need it (no ORM row: builders are pure)."""
+
+    uid: uuid.UUID
+    project_id: str
+    cluster_id: str
+    kafka_version: str
+    broker_count: int
+    controller_count: int
+    cpu: float
+    memory_gib: float
+    storage_gib: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How this installation renders pods (worker settings, not per-cluster desired state)."""
+
+    admin_password: str
+    image: str = "kplane/broker"
+    jvm_profile: str = "server"
+    controller_memory_mib: int = 512
+    controller_storage_gib: int = 5
+    # The size in the broker StatefulSet's volumeClaimTemplates. Kubernetes refuses changes to
+    # them, so a grown cluster keeps the size it was created with there; claims grow apart.
+    claim_template_gib: int | None = None
+
+
+def server_properties(config: dict[str, str]) -> str:
+    """The ConfigMap's server.properties: the cluster's allow-listed settings, sorted so that
+    the same settings always render the same bytes (no spurious apply)."""
+    lines = ["# Rendered by kplane from the cluster's `config`; the entrypoint owns the rest."]
+    lines += [f"{key}={config[key]}" for key in sorted(config)]
+    return "\n".join(lines) + "\n"
+
+
+def replication_factor(broker_count: int) -> int:
+    return min(3, broker_count)
+
+
+def _meta(name: str, spec: ClusterSpec, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": names.namespace_of(spec.uid),
+        "labels": {**names.labels(spec.project_id, spec.cluster_id, spec.uid), **(extra or {})},
+    }
+
+
+def quorum_voters(spec: ClusterSpec) -> str:
+    """Static KRaft voters by stable per-pod DNS names (`<pod>.<headless svc>`)."""
+    return ",".join(
+        f"{i}@{names.CONTROLLERS}-{i}.{names.CONTROLLERS_SVC}:{names.CONTROLLER_PORT}"
+        for i in range(spec.controller_count)
+    )
+
+
+def _secret_env(name: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": names.SECRET, "key": key}}}
+
+
+def _pool(
+    spec: ClusterSpec,
+    opts: BuildOptions,
+    *,
+    pool: str,
+    replicas: int,
+    memory_mib: int,
+    cpu: float,
+    storage_gib: int,
+) -> Manifest:
+    is_broker = pool == "broker"
+    sts_name = names.BROKERS if is_broker else names.CONTROLLERS
+    service = names.BROKERS_SVC if is_broker else names.CONTROLLERS_SVC
+    selector = {names.LABEL_CLUSTER_UID: str(spec.uid), names.LABEL_POOL: pool}
+    ready_port = names.CLIENT_PORT if is_broker else names.CONTROLLER_PORT
+    env: list[dict[str, Any]] = [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "KPLANE_PROCESS_ROLES", "value": pool},
+        {"name": "KPLANE_NODE_ID_OFFSET", "value": str(names.BROKER_ID_OFFSET if is_broker else 0)},
+        _secret_env("KPLANE_CLUSTER_ID", "cluster-id"),
+        {"name": "KPLANE_CONTROLLER_QUORUM_VOTERS", "value": quorum_voters(spec)},
+        _secret_env("KPLANE_ADMIN_USERNAME", "admin-username"),
+        _secret_env("KPLANE_ADMIN_PASSWORD", "admin-password"),
+        {
+            "name": "KPLANE_MEMORY_MIB",
+            "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}},
+        },
+        {"name": "KPLANE_JVM_PROFILE", "value": opts.jvm_profile},
+        {"name": "KPLANE_REPLICATION_FACTOR", "value": str(replication_factor(spec.broker_count))},
+        {"name": "KPLANE_DATA_DIR", "value": "/var/lib/kafka/data"},
+        {"name": "KPLANE_CONFIG_DIR", "value": "/etc/kplane/broker"},
+    ]
+    resources = {
+        "requests": {"cpu": f"{int(cpu * 1000)}m", "memory": f"{memory_mib}Mi"},
+        "limits": {"memory": f"{memory_mib}Mi"},
+    }
+    container = {
+        "name": "kafka",
+        "image": f"{opts.image}:{spec.kafka_version}",
+        "env": env,
+        "resources": resources,
+        "ports": [
+            {"name": "clients", "containerPort": names.CLIENT_PORT},
+            {"name": "replication", "containerPort": names.REPLICATION_PORT},
+            {"name": "controller", "containerPort": names.CONTROLLER_PORT},
+        ],
+        # Ready = the listener accepts connections; the worker then checks health through the
+        # Admin API (registered, unfenced) before calling the cluster ready.
+        "readinessProbe": {"tcpSocket": {"port": ready_port}, "periodSeconds": 1},
+        "volumeMounts": [
+            {"name": "data", "mountPath": "/var/lib/kafka"},
+            {"name": "config", "mountPath": "/etc/kplane/broker", "readOnly": True},
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _meta(sts_name, spec, {names.LABEL_POOL: pool}),
+        "spec": {
+            "serviceName": service,
+            "replicas": replicas,
+            # Nodes of a KRaft cluster must start together: the quorum needs a majority.
+            "podManagementPolicy": "Parallel",
+            "updateStrategy": {"type": "OnDelete"},
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {
+                    "labels": {
+                        **names.labels(spec.project_id, spec.cluster_id, spec.uid),
+                        **selector,
+                    }
+                },
+                "spec": {
+                    "terminationGracePeriodSeconds": 120,
+                    "securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000},
+                    "containers": [container],
+                    "volumes": [{"name": "config", "configMap": {"name": names.CONFIGMAP}}],
+                },
+            },
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "data"},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": f"{storage_gib}Gi"}},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _service(
+    spec: ClusterSpec, name: str, pool: str, ports: list[tuple[str, int]], headless: bool
+) -> Manifest:
+    body: dict[str, Any] = {
+        "selector": {names.LABEL_CLUSTER_UID: str(spec.uid), names.LABEL_POOL: pool},
+        "ports": [{"name": n, "port": p, "targetPort": p} for n, p in ports],
+    }
+    if headless:
+        # Per-pod DNS must exist before the pods are ready: the quorum forms through it.
+        body["clusterIP"] = "None"
+        body["publishNotReadyAddresses"] = True
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, spec), "spec": body}
+
+
+def _pdb(spec: ClusterSpec, pool: str) -> Manifest:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(f"kafka-{pool}", spec),
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {
+                "matchLabels": {names.LABEL_CLUSTER_UID: str(spec.uid), names.LABEL_POOL: pool}
+            },
+        },
+    }
+
+
+def namespace(spec: ClusterSpec) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": names.namespace_of(spec.uid),
+            "labels": names.labels(spec.project_id, spec.cluster_id, spec.uid),
+        },
+    }
+
+
+def secret(spec: ClusterSpec, opts: BuildOptions) -> Manifest:
+    def b64(value: str) -> str:
+        return base64.b64encode(value.encode()).decode()
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(names.SECRET, spec),
+        "type": "Opaque",
+        "data": {
+            "cluster-id": b64(names.kafka_cluster_id(spec.uid)),
+            "admin-username": b64(names.ADMIN_USERNAME),
+            "admin-password": b64(opts.admin_password),
+        },
+    }
+
+
+def manifests(spec: ClusterSpec, opts: BuildOptions) -> list[Manifest]:
+    """Every namespaced object of the cluster, in the order they should be applied."""
+    controller_pool = _pool(
+        spec,
+        opts,
+        pool="controller",
+        replicas=spec.controller_count,
+        memory_mib=opts.controller_memory_mib,
+        cpu=0.25,
+        storage_gib=opts.controller_storage_gib,
+    )
+    broker_pool = _pool(
+        spec,
+        opts,
+        pool="broker",
+        replicas=spec.broker_count,
+        memory_mib=int(spec.memory_gib * 1024),
+        cpu=spec.cpu,
+        storage_gib=opts.claim_template_gib or spec.storage_gib,
+    )
+    return [
+        secret(spec, opts),
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _meta(names.CONFIGMAP, spec),
+            "data": {"server.properties": server_properties(spec.config)},
+        },
+        _service(spec, names.CONTROLLERS_SVC, "controller", [("controller", 9093)], True),
+        _service(
+            spec,
+            names.BROKERS_SVC,
+            "broker",
+            [("clients", names.CLIENT_PORT), ("replication", names.REPLICATION_PORT)],
+            True,
+        ),
+        _service(spec, names.BOOTSTRAP_SVC, "broker", [("clients", names.CLIENT_PORT)], False),
+        _pdb(spec, "controller"),
+        _pdb(spec, "broker"),
+        controller_pool,
+        broker_pool,
+    ]

@@ -1,0 +1,296 @@
+"""Observed state and Operations, written only by the workers and only when they change.
+
+`resource_status` holds one row per reconciled resource (observed_generation, state, conditions
+in the Kubernetes shape, kind-specific data). A write happens only when something a reader can
+see changes — conditions keep their `last_transition_time` while their status stays — plus a
+cheap `last_checked_time` touch at most every half recheck interval, which the sweeper reads.
+Operations complete here: every pending one whose target_generation the resource reached.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.core.responses import rfc3339
+from app.models import Operation, ResourceStatus
+from app.models.base import utcnow
+
+Condition = dict[str, Any]
+
+
+def condition(
+    type_: str, status: bool | None, reason: str, message: str, generation: int
+) -> Condition:
+    """One condition; `status` None is "Unknown" (we could not tell, e.g. apiserver down)."""
+    return {
+        "type": type_,
+        "status": "Unknown" if status is None else ("True" if status else "False"),
+        "reason": reason,
+        "message": message[:1000],
+        "last_transition_time": "",
+        "observed_generation": generation,
+    }
+
+
+def merge_conditions(
+    old: Sequence[Mapping[str, Any]], new: Iterable[Condition], now: datetime
+) -> list[Condition]:
+    """`new` with each condition's transition time kept from `old` while its status holds."""
+    before = {c.get("type"): c for c in old}
+    out = []
+    for c in new:
+        prev = before.get(c["type"])
+        keep = prev is not None and prev.get("status") == c["status"]
+        out.append(
+            {
+                **c,
+                "last_transition_time": prev["last_transition_time"]
+                if keep and prev
+                else rfc3339(now),
+            }
+        )
+    return out
+
+
+@dataclass
+class Observed:
+    """What a reconcile pass concluded about one resource."""
+
+    uid: uuid.UUID
+    kind: str
+    cluster_uid: uuid.UUID
+    generation: int
+    state: str
+    conditions: list[Condition]
+    data: dict[str, Any] = field(default_factory=dict)
+    # None: keep the stored observed_generation (e.g. a pass that could not tell).
+    observed_generation: int | None = None
+    # The API body of the resource, for finishing Operations (only read when they finish).
+    response: dict[str, Any] | None = None
+
+
+def load(session: Session, uids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ResourceStatus]:
+    if not uids:
+        return {}
+    rows = session.scalars(select(ResourceStatus).where(ResourceStatus.resource_uid.in_(uids)))
+    return {r.resource_uid: r for r in rows}
+
+
+def _comparable(conditions: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.get("type"),
+            c.get("status"),
+            c.get("reason"),
+            c.get("message"),
+            c.get("observed_generation"),
+        )
+        for c in conditions
+    ]
+
+
+def record(
+    session: Session,
+    observed: Sequence[Observed],
+    existing: Mapping[uuid.UUID, ResourceStatus] | None = None,
+    recheck: timedelta = timedelta(seconds=60),
+) -> int:
+    """Upsert the status of each resource whose visible state changed; touch
+    `last_checked_time` of the others when it is older than `recheck`. Returns rows written."""
+    if not observed:
+        return 0
+    now = utcnow()
+    current = existing if existing is not None else load(session, [o.uid for o in observed])
+    changed: list[dict[str, Any]] = []
+    touched: list[uuid.UUID] = []
+    for o in observed:
+        row = current.get(o.uid)
+        generation = (
+            o.observed_generation
+            if o.observed_generation is not None
+            else (row.observed_generation if row else 0)
+        )
+        conditions = merge_conditions(row.conditions if row else [], o.conditions, now)
+        if (
+            row is None
+            or row.observed_generation != generation
+            or row.state != o.state
+            or _comparable(row.conditions) != _comparable(conditions)
+            or row.data != o.data
+        ):
+            changed.append(
+                {
+                    "resource_uid": o.uid,
+                    "kind": o.kind,
+                    "cluster_uid": o.cluster_uid,
+                    "observed_generation": generation,
+                    "state": o.state,
+                    "conditions": conditions,
+                    "data": o.data,
+                    "version": (row.version + 1) if row else 1,
+                    "update_time": now,
+                    "last_checked_time": now,
+                }
+            )
+        elif row.last_checked_time is None or now - row.last_checked_time > recheck / 2:
+            touched.append(o.uid)
+    if changed:
+        stmt = insert(ResourceStatus)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ResourceStatus.resource_uid],
+            set_={
+                k: stmt.excluded[k]
+                for k in (
+                    "observed_generation",
+                    "state",
+                    "conditions",
+                    "data",
+                    "version",
+                    "update_time",
+                    "last_checked_time",
+                )
+            },
+        )
+        session.execute(stmt, changed)
+    if touched:
+        session.execute(
+            update(ResourceStatus)
+            .where(ResourceStatus.resource_uid.in_(touched))
+            .values(last_checked_time=now)
+        )
+    return len(changed)
+
+
+def finish_operations(
+    session: Session,
+    observed: Sequence[Observed],
+    response: Callable[[uuid.UUID, ResourceStatus | None], dict[str, Any]] | None = None,
+) -> None:
+    """Complete every pending non-delete Operation whose target_generation was reached.
+
+    `response(uid, status)` builds the resource's API body for the Operation's `response`; it
+    is called only for resources that have a pending Operation, with their fresh status.
+    """
+    params: list[dict[str, Any]] = [
+        {"b_uid": o.uid, "b_gen": o.observed_generation, "b_resp": o.response}
+        for o in observed
+        if o.observed_generation is not None
+    ]
+    if not params:
+        return
+    # One round trip when nothing is pending (the common steady-state case).
+    pending = set(
+        session.scalars(
+            select(Operation.target_uid).where(
+                Operation.target_uid.in_([p["b_uid"] for p in params]), Operation.done.is_(False)
+            )
+        )
+    )
+    params = [p for p in params if p["b_uid"] in pending]
+    if not params:
+        return
+    if response is not None:
+        session.flush()
+        uids: list[uuid.UUID] = [p["b_uid"] for p in params]
+        fresh = load(session, uids)
+        for p, uid in zip(params, uids, strict=True):
+            st = fresh.get(uid)
+            if st is not None:
+                session.refresh(st)  # the row was just upserted with a Core statement
+            p["b_resp"] = response(uid, st)
+    now = utcnow()
+    stmt = (
+        update(Operation)
+        .where(
+            Operation.target_uid == bindparam("b_uid"),
+            Operation.target_generation <= bindparam("b_gen"),
+            Operation.done.is_(False),
+            Operation.verb != "delete",
+        )
+        .values(
+            done=True,
+            end_time=now,
+            update_time=now,
+            progress_percent=100,
+            status_message="done",
+            response=bindparam("b_resp"),
+            version=Operation.version + 1,
+        )
+    )
+    session.connection().execute(stmt, params)
+
+
+def fail_operations(
+    session: Session, uid: uuid.UUID, generation: int, reason: str, message: str
+) -> None:
+    """Finish the pending Operations of `generation` with an error (a permanent failure)."""
+    now = utcnow()
+    session.execute(
+        update(Operation)
+        .where(
+            Operation.target_uid == uid,
+            Operation.target_generation <= generation,
+            Operation.done.is_(False),
+            Operation.verb != "delete",
+        )
+        .values(
+            done=True,
+            end_time=now,
+            update_time=now,
+            status_message=message[:2000],
+            error={
+                "code": 400,
+                "status": "FAILED_PRECONDITION",
+                "message": message[:2000],
+                "details": [
+                    {"@type": "ErrorInfo", "reason": reason, "domain": "kplane", "metadata": {}}
+                ],
+            },
+            version=Operation.version + 1,
+        )
+    )
+
+
+def finish_deleted(session: Session, uids: Sequence[uuid.UUID]) -> None:
+    """The resources are gone: finish every pending Operation on them, drop their status."""
+    if not uids:
+        return
+    now = utcnow()
+    session.execute(
+        update(Operation)
+        .where(Operation.target_uid.in_(uids), Operation.done.is_(False))
+        .values(
+            done=True,
+            end_time=now,
+            update_time=now,
+            progress_percent=100,
+            status_message="deleted",
+            response={},
+            version=Operation.version + 1,
+        )
+    )
+    session.execute(delete(ResourceStatus).where(ResourceStatus.resource_uid.in_(uids)))
+
+
+def report_progress(
+    session: Session, uid: uuid.UUID, steps: list[dict[str, str]], percent: int, message: str
+) -> None:
+    """Steps and progress of the pending Operations of a resource, written when they change."""
+    ops = session.scalars(
+        select(Operation).where(Operation.target_uid == uid, Operation.done.is_(False))
+    )
+    for op in ops:
+        if op.steps != steps or op.progress_percent != percent or op.status_message != message:
+            op.steps = steps
+            op.progress_percent = percent
+            op.status_message = message[:2000]
+            op.version += 1
+            op.update_time = utcnow()

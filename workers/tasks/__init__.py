@@ -1,0 +1,6 @@
+"""Thin Celery tasks: open a session, take the per-cluster lock, run a reconciler, map its
+outcome (Ready / RequeueAfter / Failed) to Celery. Importing this package registers them."""
+
+from workers.tasks import reconcile, sweeper
+
+__all__ = ["reconcile", "sweeper"]
