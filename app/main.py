@@ -11,7 +11,7 @@ from starlette.responses import Response
 from app.acls.endpoints import router as acls_router
 from app.clusters.endpoints import router as clusters_router
 from app.core import errors, health
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import make_engine, make_read_pool, make_sessionmaker
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import get_settings
@@ -36,9 +36,11 @@ def create_app(manage_engine: bool = True) -> FastAPI:
         app.state.read_sessionmaker = make_sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        app.state.read_pool = await make_read_pool(settings.database_url)
         try:
             yield
         finally:
+            await app.state.read_pool.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -15,7 +15,7 @@ from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep
+from app.core.db import SessionDep, read_connection
 from app.core.errors import ApiError
 from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
@@ -196,12 +196,13 @@ async def get_acl(
     project: str,
     cluster: str,
     acl_id: str,
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    row, status = await service.get(session, project, cluster, acl_id)
+    async with read_connection(request) as connection:
+        row, status = await service.get(connection, project, cluster, acl_id)
     return cached_or(service.body(row, status), if_none_match)
 
 

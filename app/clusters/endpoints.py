@@ -12,7 +12,7 @@ from app.clusters.schemas import WRITABLE, ClusterIn, ClusterList, ClusterOut
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep
+from app.core.db import SessionDep, read_connection
 from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
@@ -70,12 +70,13 @@ async def create_cluster(
 async def get_cluster(
     project: str,
     cluster: str,
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    row, status = await service.get(session, project, cluster)
+    async with read_connection(request) as connection:
+        row, status = await service.get(connection, project, cluster)
     return cached_or(service.body(row, status), if_none_match)
 
 

@@ -8,7 +8,8 @@ the boundary commits once the endpoint returned, then runs the session's after-c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, cast
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any, Protocol, cast
 
 import orjson
 from fastapi import Depends, Request
@@ -49,6 +50,47 @@ async def run_after_commit(session: AsyncSession) -> None:
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
         await callback()
+
+
+class ReadPool(Protocol):
+    def acquire(self) -> AbstractAsyncContextManager[Any]: ...
+
+
+def read_connection(request: Request) -> AbstractAsyncContextManager[Any]:
+    """An asyncpg connection for the hot single-resource reads, with no ORM session around it:
+    from the app's read pool (autocommit, JSON codecs as SQLAlchemy's)."""
+    pool: ReadPool = request.app.state.read_pool
+    return pool.acquire()
+
+
+async def make_read_pool(url: str, size: int = 10) -> Any:
+    import asyncpg
+
+    async def codecs(connection: Any) -> None:
+        for name in ("json", "jsonb"):
+            await connection.set_type_codec(
+                name,
+                schema="pg_catalog",
+                encoder=lambda v: orjson.dumps(v).decode(),
+                decoder=orjson.loads,
+            )
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    return await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=codecs)
+
+
+class SingleConnectionPool:
+    """A ReadPool over one existing connection (tests: the rolled-back test transaction)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    @asynccontextmanager
+    async def _one(self) -> AsyncIterator[Any]:
+        yield self.connection
+
+    def acquire(self) -> AbstractAsyncContextManager[Any]:
+        return self._one()
 
 
 def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:

@@ -45,13 +45,18 @@ def split(record: Any) -> tuple[Any, Any]:
     )
 
 
-async def _driver(session: AsyncSession) -> Any:
-    connection = await session.connection()
+async def _driver(source: AsyncSession | Any) -> Any:
+    """The asyncpg connection of a session, or `source` itself when it already is one."""
+    if not isinstance(source, AsyncSession):
+        return source
+    connection = await source.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
 
 
-async def fetch_resource(session: AsyncSession, sql: str, *args: Any) -> tuple[Any, Any] | None:
+async def fetch_resource(
+    session: AsyncSession | Any, sql: str, *args: Any
+) -> tuple[Any, Any] | None:
     record = await (await _driver(session)).fetchrow(sql, *args)
     return None if record is None else split(record)
 

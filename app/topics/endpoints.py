@@ -11,7 +11,7 @@ from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep
+from app.core.db import SessionDep, read_connection
 from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
@@ -71,12 +71,13 @@ async def get_topic(
     project: str,
     cluster: str,
     topic: str,
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    row, status = await service.get(session, project, cluster, topic)
+    async with read_connection(request) as connection:
+        row, status = await service.get(connection, project, cluster, topic)
     return cached_or(service.body(row, status), if_none_match)
 
 

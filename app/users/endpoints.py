@@ -12,7 +12,7 @@ from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep
+from app.core.db import SessionDep, read_connection
 from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
@@ -72,12 +72,13 @@ async def get_user(
     project: str,
     cluster: str,
     user: str,
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    row, status = await service.get(session, project, cluster, user)
+    async with read_connection(request) as connection:
+        row, status = await service.get(connection, project, cluster, user)
     return cached_or(service.body(row, status), if_none_match)
 
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.core.auth import forget_cached_tokens
-from app.core.db import make_sessionmaker
+from app.core.db import SingleConnectionPool, make_sessionmaker
 from app.main import create_app
 from devstack.postgres import LocalPostgres
 
@@ -38,6 +38,8 @@ async def client(engine: AsyncEngine, app: FastAPI) -> AsyncIterator[httpx.Async
     async with engine.connect() as conn:
         outer = await conn.begin()
         app.state.sessionmaker = make_sessionmaker(conn, join_transaction_mode="create_savepoint")
+        raw = await conn.get_raw_connection()
+        app.state.read_pool = SingleConnectionPool(raw.driver_connection)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://kplane") as c:
             yield c
