@@ -82,24 +82,25 @@ async def get_cluster(
 
 @router.get("", operation_id="listClusters", response_model=ClusterList)
 async def list_clusters(
-    project: str, session: SessionDep, principal: PrincipalDep, params: Params
+    project: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    query, finish = paginate(
-        repository.list_query(project),
-        COLLECTION,
-        params,
-        principal.subject,
-        f"projects/{project}/clusters",
-        _sort_value,
-    )
-    page = finish(await fetch_listed(session, query))
-    return Json(
-        {
-            "clusters": [service.body(*r) for r in page.rows],
-            "next_page_token": page.next_page_token,
-        }
-    )
+    async with read_connection(request) as connection:
+        query, finish = paginate(
+            repository.list_query(project),
+            COLLECTION,
+            params,
+            principal.subject,
+            f"projects/{project}/clusters",
+            _sort_value,
+        )
+        page = finish(await fetch_listed(connection, query))
+        return Json(
+            {
+                "clusters": [service.body(*r) for r in page.rows],
+                "next_page_token": page.next_page_token,
+            }
+        )
 
 
 @router.patch("/{cluster}", operation_id="updateCluster", response_model=OperationOut)

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Base, ResourceStatus
@@ -75,15 +76,38 @@ def listed_columns(model: type[Base]) -> list[Any]:
     ]
 
 
-async def fetch_listed(session: AsyncSession, query: Any) -> list[tuple[Any, Any]]:
+_DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+_compiled: dict[Any, Any] = {}
+
+
+def to_asyncpg(query: Any) -> tuple[str, list[Any]]:
+    """SQL text and positional arguments for asyncpg, compiling each statement shape once.
+
+    SQLAlchemy builds the dynamic list queries (filters, keyset, order); its cache key separates
+    the shape (compiled once, kept) from this request's values (bound each time).
+    """
+    key = query._generate_cache_key()
+    compiled = _compiled.get(key.key)
+    if compiled is None:
+        if len(_compiled) > 2000:
+            _compiled.clear()
+        compiled = _compiled[key.key] = query.compile(dialect=_DIALECT, cache_key=key)
+    params = compiled.construct_params(extracted_parameters=key.bindparams)
+    return str(compiled), [params[name] for name in compiled.positiontup]
+
+
+async def fetch_listed(source: Any, query: Any) -> list[tuple[Any, Any]]:
     """Run a list query built with `listed_columns`; (desired, status-or-None) per row."""
-    result = await session.execute(query)
-    keys = list(result.keys())
+    sql, args = to_asyncpg(query)
+    records = await (await _driver(source)).fetch(sql, *args)
+    if not records:
+        return []
+    keys = list(records[0].keys())
     own = [(i, k) for i, k in enumerate(keys) if not k.startswith("s_")]
     status = [(i, k[2:]) for i, k in enumerate(keys) if k.startswith("s_")]
     marker = keys.index("s_resource_uid")
     pairs: list[tuple[Any, Any]] = []
-    for row in result.tuples():
+    for row in records:
         desired = SimpleNamespace(**{k: row[i] for i, k in own})
         observed = (
             SimpleNamespace(**{k: row[i] for i, k in status}) if row[marker] is not None else None

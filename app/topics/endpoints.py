@@ -83,25 +83,26 @@ async def get_topic(
 
 @router.get("", operation_id="listTopics", response_model=TopicList)
 async def list_topics(
-    project: str, cluster: str, session: SessionDep, principal: PrincipalDep, params: Params
+    project: str, cluster: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    parent, _ = await clusters.get(session, project, cluster)
-    query, finish = paginate(
-        repository.list_query(parent.uid),
-        COLLECTION,
-        params,
-        principal.subject,
-        service.name_of(project, cluster, ""),
-        _sort_value,
-    )
-    page = finish(await fetch_listed(session, query))
-    return Json(
-        {
-            "topics": [service.body(*r) for r in page.rows],
-            "next_page_token": page.next_page_token,
-        }
-    )
+    async with read_connection(request) as connection:
+        parent, _ = await clusters.get(connection, project, cluster)
+        query, finish = paginate(
+            repository.list_query(parent.uid),
+            COLLECTION,
+            params,
+            principal.subject,
+            service.name_of(project, cluster, ""),
+            _sort_value,
+        )
+        page = finish(await fetch_listed(connection, query))
+        return Json(
+            {
+                "topics": [service.body(*r) for r in page.rows],
+                "next_page_token": page.next_page_token,
+            }
+        )
 
 
 @router.patch("/{topic}", operation_id="updateTopic", response_model=OperationOut)

@@ -84,25 +84,26 @@ async def get_user(
 
 @router.get("", operation_id="listUsers", response_model=UserList)
 async def list_users(
-    project: str, cluster: str, session: SessionDep, principal: PrincipalDep, params: Params
+    project: str, cluster: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    parent, _ = await clusters.get(session, project, cluster)
-    query, finish = paginate(
-        repository.list_query(parent.uid),
-        COLLECTION,
-        params,
-        principal.subject,
-        service.name_of(project, cluster, ""),
-        _sort_value,
-    )
-    page = finish(await fetch_listed(session, query))
-    return Json(
-        {
-            "users": [service.body(*r) for r in page.rows],
-            "next_page_token": page.next_page_token,
-        }
-    )
+    async with read_connection(request) as connection:
+        parent, _ = await clusters.get(connection, project, cluster)
+        query, finish = paginate(
+            repository.list_query(parent.uid),
+            COLLECTION,
+            params,
+            principal.subject,
+            service.name_of(project, cluster, ""),
+            _sort_value,
+        )
+        page = finish(await fetch_listed(connection, query))
+        return Json(
+            {
+                "users": [service.body(*r) for r in page.rows],
+                "next_page_token": page.next_page_token,
+            }
+        )
 
 
 @router.patch("/{user}", operation_id="updateUser", response_model=OperationOut)
