@@ -64,7 +64,12 @@ nothing secret is ever rendered into a manifest.
 {{- end }}
 {{- end -}}
 
-{{/* The workers' own settings (workers/config.py, prefix KPLANE_WORKER_). */}}
+{{/*
+The workers' own settings (workers/config.py, prefix KPLANE_WORKER_). In the cluster they reach
+brokers by Service DNS name, so they never read Endpoints (not in the RBAC rules). Each
+cluster's broker image is the repository tagged with its Kafka version; the default reference
+is exported for information.
+*/}}
 {{- define "kplane.workerEnv" -}}
 - name: KPLANE_WORKER_BROKER_IMAGE
   value: {{ .Values.brokerImage.repository | quote }}
