@@ -43,7 +43,6 @@ def make_app() -> Celery:
         task_time_limit=worker.task_time_limit,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,
         worker_send_task_events=False,
         beat_schedule={
             "sweeper": {"task": "sweeper.resync", "schedule": worker.resync_seconds},
@@ -64,6 +63,7 @@ def task(name: str) -> Callable[[F], F]:
 
 def _kplane_logging(**_: object) -> None:
     logging.getLogger("kplane").setLevel(get_settings().log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
 
 
 after_setup_logger.connect(_kplane_logging, weak=False)

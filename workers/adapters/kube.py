@@ -106,7 +106,9 @@ class HttpKube:
             load_file(config_file=kubeconfig, client_configuration=cfg)
         else:
             load_incluster(client_configuration=cfg)
-        auth = (cfg.api_key or {}).get("authorization", "")
+        # The loaders keep the token under "BearerToken" or "authorization", as "Bearer <t>".
+        keys = cfg.api_key or {}
+        auth = str(keys.get("BearerToken") or keys.get("authorization") or "")
         token = auth.removeprefix("Bearer ").strip() or None
         cert = (cfg.cert_file, cfg.key_file) if cfg.cert_file and cfg.key_file else None
         return cls(
@@ -147,7 +149,9 @@ class HttpKube:
                 message = response.json().get("message", response.text)
             except ValueError:
                 message = response.text
-            if response.status_code in (400, 403, 422):
+            # Invalid objects are permanent; 401/403 (the control plane's own credentials or
+            # RBAC) and conflicts are fixed elsewhere, so they are retried.
+            if response.status_code in (400, 422):
                 raise PermanentError("KUBERNETES_REFUSED", f"{what}: {message}")
             raise TransientError(f"{what}: {response.status_code} {message}")
         result: Obj = response.json()
