@@ -140,9 +140,9 @@ async def insert_new_rows(session: AsyncSession) -> None:
             f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"  # noqa: S608 - names are the models'
         )
     ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.execute(f"WITH {ctes} {parts[-1]}", *args)  # type: ignore[union-attr]
+    from app.core.fastread import execute
+
+    await execute(session, f"WITH {ctes} {parts[-1]}", *args)
     for obj in new:
         session.expunge(obj)
 

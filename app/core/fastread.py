@@ -52,6 +52,12 @@ async def _driver(source: AsyncSession | Any) -> Any:
         return source
     connection = await source.connection()
     raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement. A
+    # statement sent straight to asyncpg must not run outside the session's transaction (its
+    # locks and writes would not be atomic with the rest), so begin it now the same way.
+    if adapted._transaction is None:
+        await adapted._start_transaction()
     return raw.driver_connection
 
 
@@ -60,6 +66,11 @@ async def fetch_resource(
 ) -> tuple[Any, Any] | None:
     record = await (await _driver(session)).fetchrow(sql, *args)
     return None if record is None else split(record)
+
+
+async def execute(session: AsyncSession, sql: str, *args: Any) -> None:
+    """Run one statement inside the session's transaction."""
+    await (await _driver(session)).execute(sql, *args)
 
 
 async def fetch_value(session: AsyncSession, sql: str, *args: Any) -> Any:

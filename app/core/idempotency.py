@@ -19,13 +19,14 @@ from typing import Annotated, Any
 import orjson
 from cryptography.fernet import Fernet
 from fastapi import Depends, Header, Query, Request
-from sqlalchemy import delete, func, text
+from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.core.auth import PrincipalDep
 from app.core.db import SessionDep
 from app.core.errors import ApiError, invalid_field
+from app.core.fastread import fetch_resource
 from app.core.responses import Json
 from app.core.settings import get_settings
 from app.models import IdempotencyRecord
@@ -42,6 +43,13 @@ class Result:
     def response(self) -> Response:
         headers = {"ETag": f'"{self.body["etag"]}"'} if "etag" in self.body else {}
         return Json(self.body, status_code=self.status_code, headers=headers)
+
+
+_LOCK_AND_READ = (
+    "SELECT pg_try_advisory_xact_lock($1) AS locked, k.request_hash, k.status_code, "
+    "k.body_ciphertext, k.create_time, NULL AS s_resource_uid FROM (SELECT 1) AS one "
+    "LEFT JOIN idempotency_keys AS k ON k.principal = $2 AND k.key = $3"
+)
 
 
 def _fernet() -> Fernet:
@@ -75,20 +83,15 @@ class Idempotency:
             return (await mutate()).response()
         request_hash = await self._request_hash()
         # One round trip: take the key's lock and read what it stored, if anything.
-        row = (
-            await self.session.execute(
-                text(
-                    "SELECT pg_try_advisory_xact_lock(:id) AS locked, k.request_hash, "
-                    "k.status_code, k.body_ciphertext, k.create_time FROM (SELECT 1) AS one "
-                    "LEFT JOIN idempotency_keys AS k ON k.principal = :principal AND k.key = :key"
-                ),
-                {
-                    "id": _lock_id(self.principal, self.key),
-                    "principal": self.principal,
-                    "key": self.key,
-                },
-            )
-        ).one()
+        found = await fetch_resource(
+            self.session,
+            _LOCK_AND_READ,
+            _lock_id(self.principal, self.key),
+            self.principal,
+            self.key,
+        )
+        assert found is not None  # the query always returns one row
+        row = found[0]
         if not row.locked:
             raise ApiError(
                 409,
