@@ -1,0 +1,117 @@
+"""A second reconcile of anything writes nothing to Kubernetes or Kafka.
+
+The reconcilers run here in-process against the live stack's database, apiserver and brokers,
+holding the same per-cluster advisory lock the workers take (so no worker pass interleaves),
+with the real adapters; their write counters and the objects' resourceVersions must not move.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from app.core.settings import get_settings
+from tests.e2e.conftest import Cluster, Stack
+from workers.adapters.kafka_admin import ConfluentAdmin
+from workers.adapters.kube import HttpKube
+from workers.builders import names
+from workers.config import WorkerSettings
+from workers.db import lock_key
+from workers.outcome import Ready
+from workers.reconcilers import acls, cluster, topics, users
+from workers.reconcilers.context import Context
+
+
+@pytest.fixture
+def engine(stack: Stack) -> Iterator[Any]:
+    eng = create_engine(stack.database_url.replace("+asyncpg", "+psycopg"))
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+def resource_versions(kube: HttpKube, namespace: str) -> dict[str, str]:
+    out = {}
+    for kind in ("Secret", "ConfigMap", "Service", "PodDisruptionBudget", "StatefulSet"):
+        for obj in kube.list_objects(kind, namespace):
+            out[f"{kind}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
+    ns = kube.get("Namespace", namespace)
+    assert ns is not None
+    out["Namespace"] = ns["metadata"]["resourceVersion"]
+    return out
+
+
+def test_second_reconcile_writes_nothing(stack: Stack, kafka: Cluster, engine: Any) -> None:
+    # Something of every kind to reconcile.
+    p = kafka.path
+    stack.wait_op(
+        stack.ok(
+            "POST",
+            f"{p}/topics",
+            params={"topic_id": "idem"},
+            json={"configs": {"retention.ms": "5000"}},
+        )
+    )
+    stack.wait_op(stack.ok("POST", f"{p}/users", params={"user_id": "idem"}, json={}))
+    stack.wait_op(
+        stack.ok(
+            "POST",
+            f"{p}/acls",
+            params={"acl_id": "topicPrefixed/idem"},
+            json={"acl_entries": [{"principal": "User:idem", "operation": "READ"}]},
+        )
+    )
+    uid = uuid.UUID(stack.ok("GET", p)["uid"])
+    kube = HttpKube.from_config(str(stack.substrate.kubeconfig_path))
+    admins: list[ConfluentAdmin] = []
+
+    def admin(bootstrap: str, password: str) -> ConfluentAdmin:
+        client = ConfluentAdmin(bootstrap, names.ADMIN_USERNAME, password)
+        admins.append(client)
+        return client
+
+    settings = WorkerSettings(jvm_profile="small", controller_memory_mib=512)
+    namespace = names.namespace_of(uid)
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("cluster", uid)})
+        try:
+            for reconciler in (
+                cluster.reconcile,
+                topics.reconcile,
+                acls.reconcile,
+                users.reconcile,
+            ):
+                for attempt in ("first", "second"):
+                    before = resource_versions(kube, namespace)
+                    kube.writes = 0
+                    admins.clear()
+                    with Session(engine) as session:
+                        ctx = Context(
+                            session=session,
+                            kube=kube,
+                            admin=admin,
+                            settings=settings,
+                            reconcile_id=f"test-{attempt}",
+                            enqueue=lambda _t, _c: None,
+                            secret_key=get_settings().fernet_key,
+                            log=logging.LoggerAdapter(logging.getLogger("test"), {}),
+                        )
+                        outcome = reconciler(ctx, uid)
+                        session.commit()
+                    assert isinstance(outcome, Ready), (reconciler.__module__, outcome)
+                    if attempt == "second":
+                        name = reconciler.__module__
+                        assert kube.writes == 0, f"{name}: wrote to Kubernetes on a second pass"
+                        assert sum(a.writes for a in admins) == 0, f"{name}: wrote to Kafka"
+                        assert resource_versions(kube, namespace) == before, name
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key("cluster", uid)})
+            lock.commit()
+            kube.close()
