@@ -143,7 +143,7 @@ async def purge_expired(session: AsyncSession) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _key(
+async def _key(
     request_id: Annotated[
         str | None,
         Query(

@@ -49,7 +49,7 @@ class ListParams:
     order_by: str
 
 
-def list_params(
+async def list_params(
     page_size: Annotated[int | None, Query(description="At most 1000; default 50.")] = None,
     page_token: Annotated[str, Query(max_length=2000)] = "",
     filter: Annotated[str, Query(max_length=2000, description="See the API guide.")] = "",
