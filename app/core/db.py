@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, Protocol, cast
 
 import orjson
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Mapper
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -106,6 +109,32 @@ def read_sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
     return factory
 
 
+@dataclass(frozen=True)
+class _InsertColumn:
+    name: str
+    key: str
+    default: Any  # the column's Python-side default, or None
+    omit_when_none: bool  # identity or server default: let the database fill it in
+    jsonb: bool
+
+
+@lru_cache(maxsize=64)
+def _insert_columns(cls: Any) -> tuple[str, tuple[_InsertColumn, ...]]:
+    mapper: Mapper[Any] = inspect(cls)
+    table = cast(Table, mapper.local_table)
+    columns = tuple(
+        _InsertColumn(
+            name=column.name,
+            key=mapper.get_property_by_column(column).key,
+            default=column.default,
+            omit_when_none=column.identity is not None or column.server_default is not None,
+            jsonb=isinstance(column.type, JSONB),
+        )
+        for column in table.columns
+    )
+    return table.name, columns
+
+
 async def insert_new_rows(session: AsyncSession) -> None:
     """Write every new ORM object of the transaction in ONE statement.
 
@@ -120,24 +149,24 @@ async def insert_new_rows(session: AsyncSession) -> None:
     parts: list[str] = []
     args: list[Any] = []
     for obj in new:
-        mapper = inspect(obj).mapper
-        table = cast(Table, mapper.local_table)
+        table, columns = _insert_columns(type(obj))
         names: list[str] = []
-        for column in table.columns:
-            value = getattr(obj, mapper.get_property_by_column(column).key)
+        placeholders: list[str] = []
+        for column in columns:
+            value = getattr(obj, column.key)
             if value is None and column.default is not None:
                 # What the ORM's flush would do: the column's Python-side default.
-                default = cast(Any, column.default)
+                default = column.default
                 value = default.arg(None) if default.is_callable else default.arg
-            if value is None and (column.identity is not None or column.server_default is not None):
+            if value is None and column.omit_when_none:
                 continue
-            if isinstance(column.type, JSONB):
+            if column.jsonb:
                 value = orjson.dumps(value).decode()
             args.append(value)
             names.append(column.name)
-        placeholders = ", ".join(f"${len(args) - len(names) + i}" for i in range(1, len(names) + 1))
+            placeholders.append(f"${len(args)}")
         parts.append(
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"  # noqa: S608 - names are the models'
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(placeholders)})"  # noqa: S608 - names are the models'
         )
     ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
     from app.core.fastread import execute
