@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated, Any, Protocol, cast
 
 import orjson
@@ -118,8 +117,17 @@ class _InsertColumn:
     jsonb: bool
 
 
-@lru_cache(maxsize=64)
+_insert_plans: dict[Any, tuple[str, tuple[_InsertColumn, ...]]] = {}
+
+
 def _insert_columns(cls: Any) -> tuple[str, tuple[_InsertColumn, ...]]:
+    plan = _insert_plans.get(cls)
+    if plan is None:
+        plan = _insert_plans[cls] = _plan_insert(cls)
+    return plan
+
+
+def _plan_insert(cls: Any) -> tuple[str, tuple[_InsertColumn, ...]]:
     mapper: Mapper[Any] = inspect(cls)
     table = cast(Table, mapper.local_table)
     columns = tuple(
