@@ -129,9 +129,11 @@ class ControlPlane:
         proc = self.procs.pop(name, None)
         if proc is None:
             return
+        # SIGTERM to the main process only: a Celery worker then finishes its running tasks
+        # (warm shutdown); the whole group is killed only if it does not exit in time.
         if pid_alive(proc.pid):
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.kill(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
