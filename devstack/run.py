@@ -1,9 +1,14 @@
 """`make run`: the whole system locally, on the embedded defaults.
 
 Starts (or reuses, when already running from an earlier `make run`) PostgreSQL and Redis on
-loopback with their state under .run/, applies the migrations, and serves the API on
-127.0.0.1:8080 in the foreground. Ctrl-C stops what this command started. The admin token and
-the secret key are generated once and kept in .run/ (mode 0600).
+loopback with their state under .run/, applies the migrations, starts the devstack Kubernetes
+(etcd, kube-apiserver, kube-controller-manager and the pod runner, under .run/kube; reused when
+`make devstack-up` already runs it), then the API on 127.0.0.1:8080, a Celery worker and the
+leader-elected beat. Creating a cluster through the API then yields a real Kafka cluster whose
+brokers listen on pod addresses (10.244.x.y) this machine reaches directly.
+
+Ctrl-C stops what this command started. The admin token and the secret key are generated once
+and kept in .run/ (mode 0600). Logs: .run/logs/{api,worker,beat}.log.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from devstack.controlplane import ControlPlane
+from devstack.kube.substrate import KubeSubstrate, SubstrateBusy
 from devstack.postgres import LocalPostgres
-from devstack.proc import port_open, stop_pid
+from devstack.proc import pid_alive, port_open, stop_pid
 from devstack.redis import LocalRedis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,57 +65,73 @@ def main() -> None:
         print(f"redis: started on 127.0.0.1:{REDIS_PORT} (pid {redis.pid})")
     admin_token = os.environ.get("KPLANE_ADMIN_TOKEN") or _secret("admin-token")
     env = {
-        **os.environ,
-        "KPLANE_DATABASE_URL": postgres.url,
-        "KPLANE_REDIS_URL": redis.url,
         "KPLANE_ADMIN_TOKEN": admin_token,
         "KPLANE_SECRET_KEY": os.environ.get("KPLANE_SECRET_KEY") or _secret("secret-key"),
+        # Small, fast-starting JVMs: a laptop or CI machine, not production.
+        "KPLANE_WORKER_JVM_PROFILE": os.environ.get("KPLANE_WORKER_JVM_PROFILE", "small"),
     }
     subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=REPO, env=env, check=True
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=REPO,
+        env={**os.environ, **env, "KPLANE_DATABASE_URL": postgres.url},
+        check=True,
     )
     (RUN / "env").write_text(
-        "".join(f"export {k}={env[k]}\n" for k in ("KPLANE_DATABASE_URL", "KPLANE_REDIS_URL"))
+        f"export KPLANE_DATABASE_URL={postgres.url}\nexport KPLANE_REDIS_URL={redis.url}\n"
     )
-    print(
-        f"""
-kplane API on http://{API_HOST}:{API_PORT}
-admin token (also in .run/admin-token): {admin_token}
 
-  export KPLANE_TOKEN=$(cat .run/admin-token)
-  curl -s -X POST "http://{API_HOST}:{API_PORT}/v1/projects?project_id=demo" \\
-       -H "Authorization: Bearer $KPLANE_TOKEN" -H 'Content-Type: application/json' -d '{{}}'
+    substrate: KubeSubstrate | None = KubeSubstrate(RUN / "kube")
+    try:
+        assert substrate is not None
+        substrate.start()
+        print(f"kubernetes: started (kubeconfig {substrate.kubeconfig_path})")
+    except SubstrateBusy:
+        substrate = None
+        print(f"kubernetes: reusing the devstack under {RUN / 'kube'}")
+    kubeconfig = RUN / "kube" / "kubeconfig"
 
-Ctrl-C stops the API{" and what this command started" if started else ""}.
-""",
-        flush=True,
-    )
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            API_HOST,
-            "--port",
-            str(API_PORT),
-            "--no-access-log",
-        ],
-        cwd=REPO,
+    cp = ControlPlane(
+        workdir=RUN / "logs",
+        database_url=postgres.url,
+        redis_url=redis.url,
+        kubeconfig=kubeconfig,
         env=env,
+        api_host=API_HOST,
+        api_port=API_PORT,
     )
 
     def stop(*_: object) -> None:
-        stop_pid(api.pid)
+        cp.stop_all()
+        if substrate is not None:
+            substrate.stop()
         for pid in reversed(started):
             stop_pid(pid, grace=15)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    api.wait()
+    cp.start_api()
+    cp.start_worker()
+    cp.start_beat()
+    print(
+        f"""
+kplane API on http://{API_HOST}:{API_PORT}   (logs: {RUN / "logs"}/{{api,worker,beat}}.log)
+admin token (also in .run/admin-token): {admin_token}
+kubectl: export KUBECONFIG={kubeconfig}
+
+  export KPLANE_TOKEN=$(cat .run/admin-token)
+  curl -s -X POST "http://{API_HOST}:{API_PORT}/v1/projects?project_id=demo" \\
+       -H "Authorization: Bearer $KPLANE_TOKEN" -H 'Content-Type: application/json' -d '{{}}'
+
+The README's walkthrough continues from there. Ctrl-C stops what this command started.
+""",
+        flush=True,
+    )
+    # Run until Ctrl-C; if a kplane process dies, say so (its log says why) and stop.
+    while all(pid_alive(p.pid) for p in cp.procs.values()):
+        time.sleep(1.0)
+    dead = [name for name, p in cp.procs.items() if not pid_alive(p.pid)]
+    print(f"{', '.join(dead)} exited; see {RUN / 'logs'}", file=sys.stderr)
     stop()
 
 

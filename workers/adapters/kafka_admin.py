@@ -10,7 +10,7 @@ per pass would dominate small reconciles.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
@@ -79,9 +79,9 @@ class KafkaAdmin(Protocol):
 
     def describe_cluster(self) -> ClusterHealth: ...
 
-    def describe_topics(self) -> dict[str, ObservedTopic | None]:
-        """Every topic the brokers have (internal ones excluded), with topic-level configs;
-        None for a topic whose configs could not be read."""
+    def describe_topics(self, names: Collection[str]) -> dict[str, ObservedTopic | None]:
+        """Those of `names` the brokers have, with their topic-level configs (None for a topic
+        whose configs could not be read). Absent from the result = absent on the brokers."""
         ...
 
     def create_topics(self, topics: Sequence[TopicSpec]) -> dict[str, str]:
@@ -240,14 +240,16 @@ class ConfluentAdmin:
         controller = result.controller.id if result.controller is not None else None
         return ClusterHealth(frozenset(n.id for n in result.nodes), controller)
 
-    def describe_topics(self) -> dict[str, ObservedTopic | None]:
+    def describe_topics(self, names: Collection[str]) -> dict[str, ObservedTopic | None]:
+        wanted = set(names)
         try:
             metadata = self._client.list_topics(timeout=self.timeout)
         except KafkaException as exc:
             raise TransientError(f"list topics: {exc}") from exc
         shapes: dict[str, tuple[int, int]] = {}
         for name, topic in metadata.topics.items():
-            if name.startswith("__") or topic.error is not None:
+            # Only managed topics are described: others' configs are none of our business.
+            if name not in wanted or topic.error is not None:
                 continue
             rf = max((len(p.replicas) for p in topic.partitions.values()), default=0)
             shapes[name] = (len(topic.partitions), rf)

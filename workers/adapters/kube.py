@@ -64,7 +64,9 @@ class Kube(Protocol):
 
     def list_objects(self, kind: str, namespace: str, selector: str = "") -> list[Obj]: ...
 
-    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
+    def delete(
+        self, kind: str, name: str, namespace: str | None = None, grace_seconds: int | None = None
+    ) -> bool:
         """Delete; False when it was already gone."""
         ...
 
@@ -199,12 +201,17 @@ class HttpKube:
             applied.append(f"{kind}/{name}")
         return applied
 
-    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
-        response = self._request(
-            "DELETE",
-            path_of(kind, name, namespace),
-            body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
-        )
+    def delete(
+        self, kind: str, name: str, namespace: str | None = None, grace_seconds: int | None = None
+    ) -> bool:
+        options: Obj = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "propagationPolicy": "Background",
+        }
+        if grace_seconds is not None:
+            options["gracePeriodSeconds"] = grace_seconds
+        response = self._request("DELETE", path_of(kind, name, namespace), body=options)
         if response.status_code == 404:
             return False
         self._ok(response, f"delete {kind}/{name}")

@@ -20,7 +20,7 @@ KIND = "acl"
 
 def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     got = admin_of(ctx, cluster_uid)
-    if isinstance(got, RequeueAfter):
+    if isinstance(got, Ready):
         return got
     cluster, admin = got
     rows = [

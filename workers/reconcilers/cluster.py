@@ -118,6 +118,13 @@ def delete_cluster(ctx: Context, c: Cluster, row: ResourceStatus | None) -> Outc
         return Failed("DELETION_PROTECTED", "deletion_protection is on; turn it off first")
     namespace = names.namespace_of(c.uid)
     if ctx.kube.get("Namespace", namespace) is not None:
+        # The data goes with the namespace, so a graceful broker shutdown buys nothing: stop
+        # the StatefulSets from recreating pods, then remove the pods at once.
+        selector = f"{names.LABEL_CLUSTER_UID}={c.uid}"
+        for sts in ctx.kube.list_objects("StatefulSet", namespace, selector):
+            ctx.kube.delete("StatefulSet", sts["metadata"]["name"], namespace)
+        for pod in ctx.kube.list_objects("Pod", namespace, selector):
+            ctx.kube.delete("Pod", pod["metadata"]["name"], namespace, grace_seconds=0)
         ctx.kube.delete("Namespace", namespace)
         _progress(ctx, c, 0, f"deleting namespace {namespace}")
         return RequeueAfter(2.0, "namespace terminating")

@@ -12,28 +12,30 @@ from app.models.base import DesiredState
 from workers import status
 from workers.adapters.kafka_admin import KafkaAdmin
 from workers.builders import names
-from workers.outcome import RequeueAfter
+from workers.outcome import Ready
 from workers.reconcilers.context import Context
 from workers.store import cluster as load_cluster
 
 Row = TypeVar("Row", bound=DesiredState)
 
 
-def admin_of(ctx: Context, cluster_uid: uuid.UUID) -> tuple[Cluster, KafkaAdmin] | RequeueAfter:
-    """The cluster and an Admin client of its brokers, or a requeue while it is not ready.
+def admin_of(ctx: Context, cluster_uid: uuid.UUID) -> tuple[Cluster, KafkaAdmin] | Ready:
+    """The cluster and an Admin client of its brokers — or, while there is nothing to talk
+    to (no cluster, being deleted, not ready yet), a Ready that ends the pass: the cluster's
+    reconcile asks for this one when it becomes ready, and the sweeper covers the rest.
 
     The address comes from the cluster's last recorded status, so topics, ACLs and users keep
     converging while the Kubernetes API is unreachable.
     """
     found = load_cluster(ctx.session, cluster_uid)
     if found is None:
-        return RequeueAfter(30.0, "the cluster does not exist")
+        return Ready("the cluster does not exist")
     c, row = found
     bootstrap = (row.data or {}).get("bootstrap_servers", "") if row is not None else ""
     if c.delete_time is not None:
-        return RequeueAfter(30.0, "the cluster is being deleted")
+        return Ready("the cluster is being deleted (its deletion removes everything in it)")
     if row is None or row.state not in ("ACTIVE", "UPDATING") or not bootstrap:
-        return RequeueAfter(3.0, "the cluster is not ready yet")
+        return Ready("waiting for the cluster to be ready")
     return c, ctx.admin(bootstrap, names.admin_password(ctx.secret_key, c.uid))
 
 

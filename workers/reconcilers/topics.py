@@ -34,7 +34,7 @@ def _desired(row: Topic, st: ResourceStatus | None) -> planning.DesiredTopic:
 
 def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     got = admin_of(ctx, cluster_uid)
-    if isinstance(got, RequeueAfter):
+    if isinstance(got, Ready):
         return got
     cluster, admin = got
     # A topic Kafka refused stays FAILED until its spec changes (a new generation).
@@ -46,7 +46,7 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     if not rows:
         return Ready("no topics")
     desired = [_desired(r, s) for r, s in rows]
-    plan = planning.plan(desired, admin.describe_topics())
+    plan = planning.plan(desired, admin.describe_topics([t.name for t in desired]))
 
     errors: dict[str, str] = {}
     errors |= admin.create_topics(
@@ -83,8 +83,14 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
                     "Drift", True, "OutOfBandChangeReverted", "; ".join(plan.drift[row.uid]), gen
                 )
             )
-        elif st is not None and any(c.get("type") == "Drift" for c in st.conditions):
-            conditions.append(status.condition("Drift", False, "InSync", "no drift", gen))
+        elif st is not None:
+            # The report of a revert stays until the spec changes: a clean pass right after
+            # it must not erase what an operator should see.
+            last = next((c for c in st.conditions if c.get("type") == "Drift"), None)
+            if last is not None and last.get("observed_generation") == gen:
+                conditions.append(dict(last))
+            elif last is not None:
+                conditions.append(status.condition("Drift", False, "InSync", "no drift", gen))
         if row.uid in plan.blocked:
             conditions.append(
                 status.condition("SpecApplied", False, "CannotRevert", plan.blocked[row.uid], gen)

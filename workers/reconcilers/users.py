@@ -25,7 +25,7 @@ KIND = "user"
 
 def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     got = admin_of(ctx, cluster_uid)
-    if isinstance(got, RequeueAfter):
+    if isinstance(got, Ready):
         return got
     cluster, admin = got
     rows = [
