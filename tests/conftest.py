@@ -85,9 +85,11 @@ def live_api(
 
     url = postgres.create_database("kplane_live")
     migrate(url)
+    # A Redis database of its own: workers of other tiers consume database 0's queue.
+    redis_url = redis_server.url.rsplit("/", 1)[0] + "/15"
     port = free_port()
     log = open(tmp_path_factory.mktemp("api") / "api.log", "wb")  # noqa: SIM115
-    env = {**os.environ, "KPLANE_DATABASE_URL": url, "KPLANE_REDIS_URL": redis_server.url}
+    env = {**os.environ, "KPLANE_DATABASE_URL": url, "KPLANE_REDIS_URL": redis_url}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -111,7 +113,7 @@ def live_api(
             lambda: port_open("127.0.0.1", port) or proc.poll() is not None, 30, "the API to listen"
         )
         assert proc.poll() is None, "the API process exited"
-        yield LiveApi(f"http://127.0.0.1:{port}", url, redis_server.url, proc.pid)
+        yield LiveApi(f"http://127.0.0.1:{port}", url, redis_url, proc.pid)
     finally:
         stop_pid(proc.pid)
         log.close()
