@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,6 +38,12 @@ def create_app(manage_engine: bool = True) -> FastAPI:
             engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         app.state.read_pool = await make_read_pool(settings.database_url)
+        # A server process: what exists after start-up lives for the process, so keep it out of
+        # the collector's way, and collect the young generation less often (requests allocate
+        # many short-lived objects; a gen-0 pass every 700 allocations costs ~10% of a request).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
         try:
             yield
         finally:

@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
-from cryptography.fernet import Fernet
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +27,7 @@ from app.core.db import SessionDep
 from app.core.errors import ApiError, invalid_field
 from app.core.fastread import fetch_resource
 from app.core.responses import Json
+from app.core.secrets import decrypt_bytes, encrypt_bytes
 from app.core.settings import get_settings
 from app.models import IdempotencyRecord
 from app.models.base import utcnow
@@ -50,10 +50,6 @@ _LOCK_AND_READ = (
     "k.body_ciphertext, k.create_time, NULL AS s_resource_uid FROM (SELECT 1) AS one "
     "LEFT JOIN idempotency_keys AS k ON k.principal = $2 AND k.key = $3"
 )
-
-
-def _fernet() -> Fernet:
-    return Fernet(get_settings().fernet_key)
 
 
 def _lock_id(principal: str, key: str) -> int:
@@ -119,7 +115,7 @@ class Idempotency:
                     status="INVALID_ARGUMENT",
                 )
             self.request.state.audit_note = "replayed"
-            body = orjson.loads(_fernet().decrypt(stored.body_ciphertext))
+            body = orjson.loads(decrypt_bytes(stored.body_ciphertext))
             return Result(body, stored.status_code).response()
         result = await mutate()
         self.session.add(
@@ -128,7 +124,7 @@ class Idempotency:
                 key=self.key,
                 request_hash=request_hash,
                 status_code=result.status_code,
-                body_ciphertext=_fernet().encrypt(orjson.dumps(result.body)),
+                body_ciphertext=encrypt_bytes(orjson.dumps(result.body)),
             )
         )
         return result.response()

@@ -13,6 +13,7 @@ import os
 import secrets
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.fernet import Fernet
 
@@ -44,9 +45,23 @@ def scram_sha512(
     return ScramMaterial(salt, iterations, hashlib.sha512(client_key).digest(), server_key)
 
 
+@lru_cache(maxsize=4)
+def _fernet(key: bytes) -> Fernet:
+    return Fernet(key)
+
+
+def encrypt_bytes(plaintext: bytes) -> bytes:
+    """Fernet (AES-128-CBC + HMAC-SHA256) under the configured key."""
+    return _fernet(get_settings().fernet_key).encrypt(plaintext)
+
+
+def decrypt_bytes(ciphertext: bytes) -> bytes:
+    return _fernet(get_settings().fernet_key).decrypt(ciphertext)
+
+
 def encrypt(plaintext: str) -> bytes:
-    return Fernet(get_settings().fernet_key).encrypt(plaintext.encode())
+    return encrypt_bytes(plaintext.encode())
 
 
 def decrypt(ciphertext: bytes) -> str:
-    return Fernet(get_settings().fernet_key).decrypt(ciphertext).decode()
+    return decrypt_bytes(ciphertext).decode()
