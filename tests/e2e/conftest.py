@@ -8,6 +8,7 @@ The sweeper runs every 5 s here (30 s by default) so that fault tests stay short
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from devstack.controlplane import ControlPlane
 from devstack.kube.substrate import KubeSubstrate
@@ -26,6 +28,7 @@ from devstack.postgres import LocalPostgres
 from devstack.pytest_plugin import kube_substrate
 from devstack.redis import LocalRedis
 from tests.conftest import migrate
+from workers.builders import names
 
 __all__ = ["kube_substrate"]
 T = TypeVar("T")
@@ -172,3 +175,12 @@ def kafka(stack: Stack, project: str) -> Cluster:
     body = stack.ok("GET", f"/v1/projects/{project}/clusters/main")
     print(f"3+3 cluster ACTIVE in {time.monotonic() - started:.1f}s")
     return Cluster(project, "main", body)
+
+
+@pytest.fixture(scope="session")
+def admin(stack: Stack, kafka: Cluster) -> AdminClient:
+    """A client as the control plane's own principal, read from the cluster's Secret."""
+    uid = stack.ok("GET", kafka.path)["uid"]
+    secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
+    password = base64.b64decode(secret["data"]["admin-password"]).decode()
+    return AdminClient(kafka.client_config(names.ADMIN_USERNAME, password))

@@ -7,6 +7,11 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    ResourceType,
+)
 
 from tests.e2e.conftest import Cluster, Stack, wait_for
 
@@ -92,3 +97,18 @@ def test_user_with_acl_produces_and_consumes_without_it_is_denied(
     with pytest.raises(KafkaException) as denied:
         _produce(kafka.client_config("mallory", "mallory-pw-123"), "orders", [b"x"])
     assert denied.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def test_dynamic_broker_setting_applies_through_the_admin_api(
+    stack: Stack, kafka: Cluster, admin: AdminClient
+) -> None:
+    stack.wait_op(stack.ok("PATCH", kafka.path, json={"config": {"log.retention.ms": "3600000"}}))
+    resource = ConfigResource(ResourceType.BROKER, "101")
+    entries = next(iter(admin.describe_configs([resource]).values())).result(timeout=10)
+    assert entries["log.retention.ms"].value == "3600000"
+    # Removing it from the spec removes the override again.
+    stack.wait_op(
+        stack.ok("PATCH", kafka.path, json={"config": {}}, params={"update_mask": "config"})
+    )
+    entries = next(iter(admin.describe_configs([resource]).values())).result(timeout=10)
+    assert entries["log.retention.ms"].value != "3600000"

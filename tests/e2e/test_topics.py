@@ -4,10 +4,8 @@ a topic kplane does not manage is never touched."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-import pytest
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     AlterConfigOpType,
@@ -19,16 +17,6 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 from tests.e2e.conftest import RESYNC_SECONDS, Cluster, Stack, wait_for
-from workers.builders import names
-
-
-@pytest.fixture(scope="module")
-def admin(stack: Stack, kafka: Cluster) -> AdminClient:
-    """A client as the control plane's own principal, read from the cluster's Secret."""
-    uid = stack.ok("GET", kafka.path)["uid"]
-    secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
-    password = base64.b64decode(secret["data"]["admin-password"]).decode()
-    return AdminClient(kafka.client_config(names.ADMIN_USERNAME, password))
 
 
 def on_broker(admin: AdminClient, topic: str) -> tuple[int, dict[str, str]] | None:

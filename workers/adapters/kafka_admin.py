@@ -39,7 +39,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     UserScramCredentialUpsertion,
 )
 
-from workers.outcome import TransientError
+from workers.outcome import PermanentError, TransientError
 from workers.planning.acls import Binding
 from workers.planning.topics import ConfigChange, ObservedTopic
 
@@ -93,6 +93,12 @@ class KafkaAdmin(Protocol):
     def create_partitions(self, counts: Mapping[str, int]) -> dict[str, str]: ...
 
     def delete_topics(self, names: Sequence[str]) -> dict[str, str]: ...
+
+    def broker_configs(self, node_ids: Collection[int]) -> dict[int, dict[str, str]]:
+        """Each broker's dynamic settings (set through the Admin API, per broker)."""
+        ...
+
+    def alter_broker_configs(self, changes: Mapping[int, ConfigChange]) -> None: ...
 
     def describe_acls(self) -> set[Binding]: ...
 
@@ -338,6 +344,49 @@ class ConfluentAdmin:
             request_timeout=self.timeout,
         )
         return _collect(futures, self.timeout + 5, ok={KafkaError.UNKNOWN_TOPIC_OR_PART})
+
+    def broker_configs(self, node_ids: Collection[int]) -> dict[int, dict[str, str]]:
+        # One call per broker: the client library allows one BROKER resource per request (and
+        # refuses the cluster-wide default resource "").
+        source = ConfigSource.DYNAMIC_BROKER_CONFIG
+        out: dict[int, dict[str, str]] = {}
+        for node_id in sorted(node_ids):
+            resource = ConfigResource(ResourceType.BROKER, str(node_id))
+            futures = self._call(
+                self._client.describe_configs, [resource], request_timeout=self.timeout
+            )
+            entries = self._one(next(iter(futures.values())), f"describe broker {node_id}")
+            out[node_id] = {
+                key: entry.value
+                for key, entry in entries.items()
+                if entry.value is not None
+                and (_name(entry.source) == source.name or entry.source == source.value)
+            }
+        return out
+
+    def alter_broker_configs(self, changes: Mapping[int, ConfigChange]) -> None:
+        for node_id, change in sorted(changes.items()):
+            if not (change.set or change.delete):
+                continue
+            self.writes += 1
+            entries = [
+                ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+                for k, v in change.set.items()
+            ]
+            entries += [
+                ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE)
+                for k in change.delete
+            ]
+            resource = ConfigResource(
+                ResourceType.BROKER, str(node_id), incremental_configs=entries
+            )
+            futures = self._call(
+                self._client.incremental_alter_configs, [resource], request_timeout=self.timeout
+            )
+            errors = _collect(futures, self.timeout + 5)
+            if errors:
+                message = next(iter(errors.values()))
+                raise PermanentError("KAFKA_REFUSED", f"broker {node_id} settings: {message}")
 
     def describe_acls(self) -> set[Binding]:
         # None in a filter matches anything (the stubs type these fields as str).

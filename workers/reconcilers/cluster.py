@@ -15,6 +15,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
 from app.clusters.service import body as cluster_body
+from app.core.kafka_config import BROKER_CONFIGS
 from app.models import Acl, Cluster, ResourceStatus, Topic, User
 from workers import status
 from workers.adapters import brokers
@@ -22,6 +23,7 @@ from workers.adapters.kube import Obj
 from workers.builders import cluster as build
 from workers.builders import names
 from workers.outcome import Failed, Outcome, Ready, RequeueAfter, TransientError
+from workers.planning.topics import config_change
 from workers.reconcilers.context import Context
 from workers.store import cluster as load_cluster
 
@@ -302,6 +304,19 @@ def _converge(ctx: Context, c: Cluster, row: ResourceStatus | None) -> Outcome:
             data=data,
         )
         return RequeueAfter(1.0, why)
+    # Dynamic broker settings take effect now, on every broker, through the Admin API; the rest
+    # are in the ConfigMap and apply when a broker restarts (rolling restarts: a later roller).
+    admin = ctx.admin(bootstrap, names.admin_password(ctx.secret_key, c.uid))
+    dynamic = {
+        k: v for k, v in c.config.items() if k in BROKER_CONFIGS and BROKER_CONFIGS[k].dynamic
+    }
+    current = admin.broker_configs(expected)
+    admin.alter_broker_configs(
+        {
+            node: config_change(dynamic, {k: v for k, v in found.items() if k in BROKER_CONFIGS})
+            for node, found in current.items()
+        }
+    )
     # step: status (and the dependents, the first time the cluster is ready)
     _progress(ctx, c, 5, "recording status")
     data["bootstrap_servers"] = bootstrap
