@@ -112,3 +112,18 @@ def test_dynamic_broker_setting_applies_through_the_admin_api(
     )
     entries = next(iter(admin.describe_configs([resource]).values())).result(timeout=10)
     assert entries["log.retention.ms"].value != "3600000"
+
+
+def test_storage_grows_in_place(stack: Stack, kafka: Cluster) -> None:
+    """storage_gib grows the brokers' claims (the StatefulSet template keeps its first size)."""
+    uid = stack.ok("GET", kafka.path)["uid"]
+    stack.wait_op(stack.ok("PATCH", kafka.path, json={"storage_gib": 2}))
+    rest = stack.substrate.rest()
+    claims = rest.get(f"/api/v1/namespaces/kplane-{uid}/persistentvolumeclaims")["items"]
+    brokers = [c for c in claims if c["metadata"]["name"].startswith("data-kafka-broker-")]
+    assert len(brokers) == 3
+    assert {c["spec"]["resources"]["requests"]["storage"] for c in brokers} == {"2Gi"}
+    sts = rest.get(f"/apis/apps/v1/namespaces/kplane-{uid}/statefulsets/kafka-broker")
+    template = sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]
+    assert template["storage"] == "1Gi"
+    assert stack.ok("GET", kafka.path)["state"] == "ACTIVE"
