@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from devstack.proc import free_port, port_open, stop_pid, wait_until
+from devstack.proc import free_port, spawn_listening, stop_pid, wait_until
 
 PG_BIN_CANDIDATES = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin")]
 
@@ -79,8 +79,7 @@ class LocalPostgres:
                 check=True,
                 capture_output=True,
             )
-        log = open(self._log, "ab")  # noqa: SIM115 - handed to the child process
-        proc = subprocess.Popen(
+        self.pid = spawn_listening(
             [
                 *self._as_pg_user(),
                 pg_bin("postgres"),
@@ -104,18 +103,12 @@ class LocalPostgres:
                 "-c",
                 "shared_buffers=128MB",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.pid = proc.pid
-        wait_until(
-            lambda: port_open(self.host, self.port) or proc.poll() is not None,
+            self._log,
+            self.host,
+            self.port,
             timeout,
-            f"postgres on {self.host}:{self.port}",
+            "postgres",
         )
-        if proc.poll() is not None:
-            raise RuntimeError(f"postgres exited; see {self._log}")
         wait_until(self._accepts_queries, timeout, "postgres to accept queries", interval=0.1)
         if fresh:
             self._psql("CREATE ROLE kplane LOGIN SUPERUSER")

@@ -7,8 +7,10 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -66,3 +68,22 @@ def stop_pid(pid: int, grace: float = 10.0) -> None:
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(TimeoutError):
         wait_until(lambda: not pid_alive(pid), 5.0, f"pid {pid} to exit")
+
+
+def spawn_listening(
+    command: list[str], log_path: Path, host: str, port: int, timeout: float, what: str
+) -> int:
+    """Start a server in its own session, logging to `log_path`, and wait until it listens on
+    host:port; a clear error (pointing at the log) when it exits first. Returns its PID."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    wait_until(
+        lambda: port_open(host, port) or proc.poll() is not None,
+        timeout,
+        f"{what} on {host}:{port}",
+    )
+    if proc.poll() is not None:
+        raise RuntimeError(f"{what} exited; see {log_path}")
+    return proc.pid

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
-from devstack.proc import free_port, port_open, stop_pid, wait_until
+from devstack.proc import free_port, spawn_listening, stop_pid
 
 
 class LocalRedis:
@@ -26,8 +25,7 @@ class LocalRedis:
         if not binary:
             raise RuntimeError("redis-server not found: run `make os-deps`")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.workdir / "redis.log", "ab")  # noqa: SIM115 - handed to the child
-        proc = subprocess.Popen(
+        self.pid = spawn_listening(
             [
                 binary,
                 "--port",
@@ -43,18 +41,12 @@ class LocalRedis:
                 "--protected-mode",
                 "no",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.pid = proc.pid
-        wait_until(
-            lambda: port_open(self.host, self.port) or proc.poll() is not None,
+            self.workdir / "redis.log",
+            self.host,
+            self.port,
             timeout,
-            f"redis on {self.host}:{self.port}",
+            "redis",
         )
-        if proc.poll() is not None:
-            raise RuntimeError(f"redis exited; see {self.workdir / 'redis.log'}")
 
     def stop(self) -> None:
         if self.pid is not None:
