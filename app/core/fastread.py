@@ -11,9 +11,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, event
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.models import Base, ResourceStatus
 
@@ -50,6 +51,9 @@ async def _driver(source: AsyncSession | Any) -> Any:
     """The asyncpg connection of a session, or `source` itself when it already is one."""
     if not isinstance(source, AsyncSession):
         return source
+    cached = source.info.get("driver")
+    if cached is not None:
+        return cached
     connection = await source.connection()
     raw = await connection.get_raw_connection()
     adapted: Any = raw.dbapi_connection
@@ -58,7 +62,16 @@ async def _driver(source: AsyncSession | Any) -> Any:
     # locks and writes would not be atomic with the rest), so begin it now the same way.
     if adapted._transaction is None:
         await adapted._start_transaction()
+    # Valid until the session ends its transaction (commit, rollback, close clear it).
+    source.info["driver"] = raw.driver_connection
     return raw.driver_connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, transaction: SessionTransaction) -> None:
+    """A session's cached asyncpg connection is valid for one transaction only."""
+    if transaction.parent is None:
+        session.info.pop("driver", None)
 
 
 async def fetch_resource(

@@ -62,3 +62,20 @@ async def test_transaction_lock_is_held_until_commit(postgres: LocalPostgres) ->
             assert await fetch_value(second, "SELECT pg_try_advisory_xact_lock(4242)") is True
     finally:
         await engine.dispose()
+
+
+async def test_a_session_reused_after_commit_begins_again(postgres: LocalPostgres) -> None:
+    engine = create_async_engine(postgres.url)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as first, sessions() as second:
+            assert await fetch_value(first, "SELECT pg_try_advisory_xact_lock(4343)") is True
+            await first.commit()
+            # The same session again: its statement must run in a new transaction, which then
+            # holds the lock until it ends (in autocommit the lock would be gone at once).
+            assert await fetch_value(first, "SELECT pg_try_advisory_xact_lock(4343)") is True
+            assert await fetch_value(second, "SELECT pg_try_advisory_xact_lock(4343)") is False
+            await first.rollback()
+            assert await fetch_value(second, "SELECT pg_try_advisory_xact_lock(4343)") is True
+    finally:
+        await engine.dispose()
