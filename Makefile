@@ -56,7 +56,7 @@ openapi-check: venv ## fail when openapi/openapi.json drifts from the app
 bench-api: venv os-deps ## API throughput beside the echo endpoint (GET, list 50, create)
 	$(PY) bench/api.py
 
-run: deps ## the whole system locally: Postgres, Redis, migrations, the API on 127.0.0.1:8080
+run: deps ## the whole system locally: Postgres, Redis, devstack Kubernetes, API (127.0.0.1:8080), worker, beat
 	$(PY) -m devstack.run
 
 -include $(sort $(wildcard mk/*.mk))
