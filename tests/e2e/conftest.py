@@ -157,6 +157,28 @@ def project(stack: Stack) -> str:
     return "e2e"
 
 
+def _diagnose(stack: Stack, project: str) -> str:
+    """What the pods and the worker were doing, for a cluster that did not become ready."""
+    uid = stack.ok("GET", f"/v1/projects/{project}/clusters/main")["uid"]
+    namespace = f"kplane-{uid}"
+    lines = [f"--- pods in {namespace}:"]
+    pods = stack.substrate.rest().get(f"/api/v1/namespaces/{namespace}/pods").get("items", [])
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        status = pod.get("status", {})
+        ready = [c.get("status") for c in status.get("conditions", []) if c["type"] == "Ready"]
+        states = [c.get("state") for c in status.get("containerStatuses", [])]
+        lines.append(
+            f"{name} phase={status.get('phase')} ip={status.get('podIP')} "
+            f"ready={ready} states={states}"
+        )
+        log = stack.substrate.pod_log(namespace, name) or ""
+        lines.append("    " + "\n    ".join(log.splitlines()[-15:]))
+    lines.append("--- worker log tail:")
+    lines += stack.worker_logs().splitlines()[-40:]
+    return "\n".join(lines)
+
+
 @pytest.fixture(scope="session")
 def kafka(stack: Stack, project: str) -> Cluster:
     started = time.monotonic()
@@ -171,7 +193,10 @@ def kafka(stack: Stack, project: str) -> Cluster:
             "storage_gib": 1,
         },
     )
-    stack.wait_op(op, timeout=240)
+    try:
+        stack.wait_op(op, timeout=240)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n{_diagnose(stack, project)}") from None
     body = stack.ok("GET", f"/v1/projects/{project}/clusters/main")
     print(f"3+3 cluster ACTIVE in {time.monotonic() - started:.1f}s")
     return Cluster(project, "main", body)
