@@ -122,10 +122,7 @@ async def update_project(
     authorize(principal, project, Role.OWNER)
 
     async def mutate() -> Result:
-        row = await repository.lock_project(session, project)
-        if row is None:
-            await service.get_project(session, project)
-            raise AssertionError("unreachable")
+        row = await service.get_project(session, project, lock=True)
         check_etag(service.project_body(row)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, {"display_name", "labels"})
         await service.update_project(session, row, body, fields)

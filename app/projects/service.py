@@ -59,8 +59,10 @@ def audit_body(r: AuditRecord) -> dict[str, Any]:
     }
 
 
-async def get_project(session: AsyncSession, project_id: str) -> Project:
-    project = await repository.get_project(session, project_id)
+async def get_project(session: AsyncSession, project_id: str, lock: bool = False) -> Project:
+    """The project (row-locked for an update when `lock`), or 404."""
+    read = repository.lock_project if lock else repository.get_project
+    project = await read(session, project_id)
     if project is None:
         raise not_found("project", f"projects/{project_id}")
     return project
