@@ -1,0 +1,294 @@
+"""The roll planner and the maintenance-window check, table-driven, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from workers.planning.roller import (
+    BLOCKED,
+    DONE,
+    PENDING,
+    RESTARTING,
+    Finalize,
+    PartitionFacts,
+    PodFacts,
+    QuorumFacts,
+    RollInput,
+    broker_blocker,
+    plan,
+    window_state,
+)
+
+QUORUM = QuorumFacts(leader_id=1, lag={0: 0, 1: 0, 2: 0})
+
+
+def pods(stale: set[str] = frozenset(), **overrides: Mapping[str, object]) -> list[PodFacts]:  # type: ignore[assignment]
+    out = []
+    for pool, prefix, offset in (
+        ("controller", "kafka-controller", 0),
+        ("broker", "kafka-broker", 100),
+    ):
+        for i in range(3):
+            name = f"{prefix}-{i}"
+            fields: dict[str, object] = {
+                "name": name,
+                "pool": pool,
+                "node_id": offset + i,
+                "ready": True,
+                "current": name not in stale,
+            }
+            fields.update(overrides.get(name, {}))
+            out.append(PodFacts(**fields))  # type: ignore[arg-type]
+    return out
+
+
+def healthy(min_isr: int = 2) -> list[PartitionFacts]:
+    return [PartitionFacts("t", i, (100, 101, 102), (100, 101, 102), min_isr) for i in range(3)]
+
+
+ALL = {
+    "kafka-controller-0",
+    "kafka-controller-1",
+    "kafka-controller-2",
+    "kafka-broker-0",
+    "kafka-broker-1",
+    "kafka-broker-2",
+}
+
+
+def test_nothing_stale_is_done() -> None:
+    p = plan(RollInput(pods(), QUORUM, healthy()))
+    assert p.action.kind == "done"
+    assert all(s.state == DONE for s in p.steps)
+    assert p.percent == 100
+
+
+def test_controllers_first_active_last_then_brokers_in_order() -> None:
+    stale = set(ALL)
+    order = []
+    for _ in range(6):
+        p = plan(RollInput(pods(stale), QUORUM, healthy()))
+        assert p.action.kind == "delete"
+        order.append(p.action.pod)
+        stale.discard(p.action.pod)
+    assert order == [
+        "kafka-controller-0",
+        "kafka-controller-2",
+        "kafka-controller-1",  # the active controller (leader 1) last
+        "kafka-broker-0",
+        "kafka-broker-1",
+        "kafka-broker-2",
+    ]
+    assert plan(RollInput(pods(stale), QUORUM, healthy())).action.kind == "done"
+
+
+def test_steps_show_each_pod_state() -> None:
+    p = plan(RollInput(pods({"kafka-broker-1", "kafka-broker-2"}), QUORUM, healthy()))
+    states = {s.name: s.state for s in p.steps}
+    assert states["broker kafka-broker-0"] == DONE
+    assert states["broker kafka-broker-1"] == RESTARTING
+    assert states["broker kafka-broker-2"] == PENDING
+    assert p.done == 4 and p.total == 6
+
+
+def test_waits_for_a_restarted_pod_to_be_ready() -> None:
+    given = pods({"kafka-broker-2"}, **{"kafka-broker-1": {"ready": False}})
+    p = plan(RollInput(given, QUORUM, healthy()))
+    assert p.action.kind == "wait" and p.action.pod == "kafka-broker-1"
+
+
+def test_waits_for_a_deleted_pod_even_while_ready() -> None:
+    given = pods({"kafka-broker-1"}, **{"kafka-broker-1": {"deleting": True}})
+    p = plan(RollInput(given, QUORUM, healthy()))
+    assert p.action.kind == "wait"
+
+
+def test_waits_for_a_restarted_broker_to_rejoin_every_isr() -> None:
+    parts = [PartitionFacts("t", 0, (100, 101, 102), (100, 102), 2)]
+    p = plan(RollInput(pods({"kafka-broker-2"}), QUORUM, parts))
+    assert p.action.kind == "wait" and p.action.pod == "kafka-broker-1"
+    assert "rejoin the ISR of 1 partition" in p.action.reason
+
+
+def test_blocked_while_a_partition_is_under_replicated() -> None:
+    # broker 102 (not rolled yet) fell out of an ISR: nobody restarts until it is back.
+    parts = [PartitionFacts("t", 0, (100, 101, 102), (100, 101), 2)]
+    p = plan(RollInput(pods({"kafka-broker-2"}), QUORUM, parts))
+    assert p.action.kind == "blocked"
+    assert "under-replicated" in p.action.reason
+    assert p.status_message.startswith("blocked: partition t-0 is under-replicated")
+    assert {s.name: s.state for s in p.steps}["broker kafka-broker-2"] == BLOCKED
+
+
+def test_never_below_min_isr() -> None:
+    parts = [PartitionFacts("t", 0, (100, 101), (100, 101), 2)]
+    # RF 2 with min ISR 2 is not above min ISR: ignored (it could never roll).
+    assert plan(RollInput(pods({"kafka-broker-0"}), QUORUM, parts)).action.kind == "delete"
+    parts = [PartitionFacts("t", 0, (100, 101, 102), (100, 101, 102), 3)]
+    assert plan(RollInput(pods({"kafka-broker-0"}), QUORUM, parts)).action.kind == "delete"
+    parts = [PartitionFacts("t", 0, (100, 101, 102), (100, 101, 102), 2)]
+    assert plan(RollInput(pods({"kafka-broker-0"}), QUORUM, parts)).action.kind == "delete"
+
+
+def test_min_isr_is_named_before_under_replication() -> None:
+    parts = [PartitionFacts("t", 0, (100, 101, 102), (100, 101), 2)]
+    assert broker_blocker(100, parts).startswith("restarting broker 100 would take t-0 below")
+    assert broker_blocker(102, parts).startswith("partition t-0 is under-replicated")
+    # RF 4, min ISR 4: no broker restart can keep it writable, so it does not block.
+    parts = [PartitionFacts("t", 0, (100, 101, 102, 103), (100, 101, 102, 103), 4)]
+    assert broker_blocker(100, parts) == ""
+
+
+def test_unknown_partitions_block_brokers_but_not_controllers() -> None:
+    p = plan(RollInput(pods({"kafka-broker-0"}), QUORUM, None))
+    assert p.action.kind == "blocked" and "partitions" in p.action.reason
+    p = plan(RollInput(pods({"kafka-controller-0"}), QUORUM, None))
+    assert p.action.kind == "delete"
+
+
+def test_active_controller_waits_for_a_caught_up_majority() -> None:
+    lagging = QuorumFacts(leader_id=1, lag={0: 50_000, 1: 0, 2: 50_000})
+    p = plan(RollInput(pods({"kafka-controller-1"}), lagging, healthy()))
+    assert p.action.kind == "blocked" and "majority" in p.action.reason
+    one_behind = QuorumFacts(leader_id=1, lag={0: 0, 1: 0, 2: 50_000})
+    p = plan(RollInput(pods({"kafka-controller-1"}), one_behind, healthy()))
+    assert p.action.kind == "blocked"
+    assert plan(RollInput(pods({"kafka-controller-1"}), QUORUM, healthy())).action.kind == "delete"
+
+
+def test_follower_waits_when_the_rest_would_lose_a_majority() -> None:
+    quorum = QuorumFacts(leader_id=1, lag={0: 0, 1: 0, 2: 50_000})
+    p = plan(RollInput(pods({"kafka-controller-0"}), quorum, healthy()))
+    assert p.action.kind == "blocked" and "[2]" in p.action.reason
+    p = plan(RollInput(pods({"kafka-controller-0"}), None, healthy()))
+    assert p.action.kind == "blocked" and "quorum" in p.action.reason
+
+
+def test_a_pod_that_cannot_start_blocks_the_roll() -> None:
+    given = pods({"kafka-broker-2"}, **{"kafka-broker-1": {"cannot_start": "ImageNotRunnable"}})
+    p = plan(RollInput(given, QUORUM, healthy()))
+    assert p.action.kind == "blocked" and p.action.pod == "kafka-broker-1"
+    assert {s.name: s.state for s in p.steps}["broker kafka-broker-1"] == BLOCKED
+
+
+def test_cancel_finishes_the_restart_in_progress_then_stops() -> None:
+    given = pods({"kafka-broker-2"}, **{"kafka-broker-1": {"ready": False}})
+    assert plan(RollInput(given, QUORUM, healthy(), cancel=True)).action.kind == "wait"
+    p = plan(RollInput(pods({"kafka-broker-2"}), QUORUM, healthy(), cancel=True))
+    assert p.action.kind == "cancelled"
+    assert plan(RollInput(pods(), QUORUM, healthy(), cancel=True)).action.kind == "done"
+
+
+def test_a_kplane_patch_waits_for_the_window_a_user_change_does_not() -> None:
+    nxt = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+    patch_only = pods(set(ALL), **{n: {"user_change": False} for n in ALL})
+    p = plan(RollInput(patch_only, QUORUM, healthy(), window_open=False, window_next=nxt))
+    assert p.action.kind == "window"
+    assert p.status_message == "waiting for the maintenance window (next: 2026-11-29T02:00:00Z)"
+    p = plan(RollInput(patch_only, QUORUM, healthy(), window_open=True))
+    assert p.action.kind == "delete"
+    p = plan(RollInput(pods(set(ALL)), QUORUM, healthy(), window_open=False, window_next=nxt))
+    assert p.action.kind == "delete"
+
+
+def test_finalize_after_every_pod_runs_the_new_version() -> None:
+    fin = Finalize(finalized=27, target=29, target_name="4.4-IV2")
+    p = plan(RollInput(pods({"kafka-broker-2"}), QUORUM, healthy(), finalize=fin))
+    assert p.action.kind == "delete"
+    assert p.steps[-1].name == "finalize metadata.version 4.4-IV2"
+    assert p.steps[-1].state == PENDING
+    p = plan(RollInput(pods(), QUORUM, healthy(), finalize=fin))
+    assert p.action.kind == "finalize" and p.steps[-1].state == RESTARTING
+    done = Finalize(finalized=29, target=29, target_name="4.4-IV2")
+    p = plan(RollInput(pods(), QUORUM, healthy(), finalize=done))
+    assert p.action.kind == "done" and p.steps[-1].state == DONE and p.percent == 100
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    # 2026-11-23 is a Monday.
+    return datetime(2026, 11, 23, hour, minute, tzinfo=UTC) + timedelta(days=day)
+
+
+@pytest.mark.parametrize(
+    ("window", "now", "is_open", "next_start"),
+    [
+        (None, at(0, 12), True, None),
+        # Wednesday 02:00 for 3 hours
+        (
+            {"day_of_week": "WEDNESDAY", "start_time": "02:00", "duration_hours": 3},
+            at(2, 1, 59),
+            False,
+            at(2, 2),
+        ),
+        (
+            {"day_of_week": "WEDNESDAY", "start_time": "02:00", "duration_hours": 3},
+            at(2, 2),
+            True,
+            at(9, 2),
+        ),
+        (
+            {"day_of_week": "WEDNESDAY", "start_time": "02:00", "duration_hours": 3},
+            at(2, 4, 59),
+            True,
+            at(9, 2),
+        ),
+        (
+            {"day_of_week": "WEDNESDAY", "start_time": "02:00", "duration_hours": 3},
+            at(2, 5),
+            False,
+            at(9, 2),
+        ),
+        (
+            {"day_of_week": "WEDNESDAY", "start_time": "02:00", "duration_hours": 3},
+            at(0, 9),
+            False,
+            at(2, 2),
+        ),
+        # Tuesday 22:30 for 4 hours crosses midnight into Wednesday
+        (
+            {"day_of_week": "TUESDAY", "start_time": "22:30", "duration_hours": 4},
+            at(2, 1),
+            True,
+            at(8, 22, 30),
+        ),
+        (
+            {"day_of_week": "TUESDAY", "start_time": "22:30", "duration_hours": 4},
+            at(2, 2, 30),
+            False,
+            at(8, 22, 30),
+        ),
+        # Sunday 23:00 for 2 hours crosses the end of the week into Monday
+        (
+            {"day_of_week": "SUNDAY", "start_time": "23:00", "duration_hours": 2},
+            at(0, 0, 30),
+            True,
+            at(6, 23),
+        ),
+        (
+            {"day_of_week": "SUNDAY", "start_time": "23:00", "duration_hours": 2},
+            at(6, 23, 30),
+            True,
+            at(13, 23),
+        ),
+        (
+            {"day_of_week": "SUNDAY", "start_time": "23:00", "duration_hours": 2},
+            at(0, 1),
+            False,
+            at(6, 23),
+        ),
+        # a whole day
+        (
+            {"day_of_week": "MONDAY", "start_time": "00:00", "duration_hours": 24},
+            at(0, 23, 59),
+            True,
+            at(7, 0),
+        ),
+    ],
+)
+def test_window_state(
+    window: dict[str, object] | None, now: datetime, is_open: bool, next_start: datetime | None
+) -> None:
+    assert window_state(window, now) == (is_open, next_start)
