@@ -59,7 +59,14 @@ def test_second_reconcile_writes_nothing(stack: Stack, kafka: Cluster, engine: A
             json={"configs": {"retention.ms": "5000"}},
         )
     )
-    stack.wait_op(stack.ok("POST", f"{p}/users", params={"user_id": "idem"}, json={}))
+    stack.wait_op(
+        stack.ok(
+            "POST",
+            f"{p}/users",
+            params={"user_id": "idem"},
+            json={"quotas": {"producer_byte_rate": 1048576, "request_percentage": 50.0}},
+        )
+    )
     stack.wait_op(
         stack.ok(
             "POST",

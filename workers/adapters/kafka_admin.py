@@ -39,6 +39,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     UserScramCredentialUpsertion,
 )
 
+from workers.adapters.client_quotas import KafkaPythonQuotas, QuotaChanges, Quotas
 from workers.outcome import PermanentError, TransientError
 from workers.planning.acls import Binding
 from workers.planning.topics import ConfigChange, ObservedTopic
@@ -113,6 +114,14 @@ class KafkaAdmin(Protocol):
     def upsert_scram(self, users: Sequence[ScramUser]) -> dict[str, str]: ...
 
     def delete_scram(self, names: Sequence[str]) -> dict[str, str]: ...
+
+    def user_quotas(self) -> Quotas:
+        """Client quotas of user entities (user name -> quota key -> value)."""
+        ...
+
+    def alter_user_quotas(self, changes: QuotaChanges) -> dict[str, str]:
+        """Set (value) or remove (None) quota keys per user; user name -> refusal."""
+        ...
 
 
 def _error(exc: BaseException) -> KafkaError | None:
@@ -224,6 +233,8 @@ class ConfluentAdmin:
                 "log_level": 3,
             }
         )
+        # Client quotas go through kafka-python (confluent-kafka has no API for them).
+        self._quotas = KafkaPythonQuotas(bootstrap, username, password, timeout)
         self.writes = 0
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -462,6 +473,18 @@ class ConfluentAdmin:
         )
         return _collect(futures, self.timeout + 5, ok={KafkaError.RESOURCE_NOT_FOUND})
 
+    def user_quotas(self) -> Quotas:
+        return self._quotas.user_quotas()
+
+    def alter_user_quotas(self, changes: QuotaChanges) -> dict[str, str]:
+        if not any(changes.values()):
+            return {}
+        self.writes += 1
+        return self._quotas.alter_user_quotas(changes)
+
+    def close(self) -> None:
+        self._quotas.close()
+
 
 _cache: dict[tuple[str, str], ConfluentAdmin] = {}
 _cache_lock = threading.Lock()
@@ -481,4 +504,4 @@ def forget(bootstrap: str) -> None:
     """Drop cached clients of a cluster (its brokers moved, or it is gone)."""
     with _cache_lock:
         for key in [k for k in _cache if k[0] == bootstrap]:
-            del _cache[key]
+            _cache.pop(key).close()

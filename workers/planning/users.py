@@ -1,8 +1,10 @@
-"""PURE: which SCRAM credentials to set or remove.
+"""PURE: which SCRAM credentials to set or remove, and which client quotas to change.
 
 A broker never reveals a password or salt, so "is the password current?" is answered by the
 password_version the workers last pushed (kept in the user's status), together with whether
-the broker has a SCRAM-SHA-512 credential for the user at all.
+the broker has a SCRAM-SHA-512 credential for the user at all. Quotas are a set difference
+per user entity over the three keys kplane manages; other keys and other users' entities are
+left alone.
 """
 
 from __future__ import annotations
@@ -64,8 +66,11 @@ def plan(
             if user.name in scram_users:
                 out.delete.append(user.name)
             out.gone.append(user.uid)
-            if quotas is not None and quotas.get(user.name):
-                out.quotas[user.name] = dict.fromkeys(quotas[user.name])
+            # Only the keys kplane manages: a quota someone else set on the entity stays.
+            have = quotas.get(user.name, {}) if quotas is not None else {}
+            removed = dict.fromkeys(k for k in QUOTA_KEYS if k in have)
+            if removed:
+                out.quotas[user.name] = removed
             continue
         if user.name not in scram_users or user.applied_password_version != user.password_version:
             out.upsert.append(user)

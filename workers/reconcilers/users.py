@@ -1,4 +1,5 @@
-"""The users reconciler of one cluster: SCRAM-SHA-512 credentials through the Admin API.
+"""The users reconciler of one cluster: SCRAM-SHA-512 credentials and client quotas through
+the Admin API.
 
 The password is decrypted only here, handed to the broker with the salt and iteration count
 the API stored (so the broker's credential equals the API's SCRAM material), and never logged.
@@ -46,7 +47,7 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
         )
         for r, s in rows
     ]
-    plan = planning.plan(desired, admin.scram_users())
+    plan = planning.plan(desired, admin.scram_users(), admin.user_quotas())
     by_uid = {r.uid: r for r, _ in rows}
     errors = admin.upsert_scram(
         [
@@ -60,11 +61,13 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
         ]
     )
     delete_errors = admin.delete_scram(plan.delete)
+    # Quotas after credentials: a new user's quota applies from its first connection on.
+    quota_errors = admin.alter_user_quotas(plan.quotas)
 
     def outcome(
         row: User, st: ResourceStatus | None
     ) -> tuple[str, list[status.Condition], dict[str, Any], bool]:
-        error = errors.get(row.user_id)
+        error = errors.get(row.user_id) or quota_errors.get(row.user_id)
         if error is not None:
             data = dict(st.data) if st is not None else {}
             return (
@@ -78,9 +81,13 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
 
     live = [(r, s) for r, s in rows if r.delete_time is None]
     record_all(ctx, KIND, cluster.uid, live, outcome, user_body)
-    gone = [uid for uid in plan.gone if by_uid[uid].user_id not in delete_errors]
+    refused = delete_errors.keys() | quota_errors.keys()
+    gone = [uid for uid in plan.gone if by_uid[uid].user_id not in refused]
     status.finish_deleted(ctx.session, gone)
     store.remove(ctx.session, User, gone)
-    if delete_errors:
-        return RequeueAfter(5.0, f"{len(delete_errors)} credential deletion(s) refused")
-    return Ready(f"{len(plan.upsert)} credentials set, {len(plan.delete)} removed")
+    if len(gone) < len(plan.gone):
+        return RequeueAfter(5.0, f"{len(plan.gone) - len(gone)} user deletion(s) refused")
+    return Ready(
+        f"{len(plan.upsert)} credentials set, {len(plan.delete)} removed, "
+        f"quotas of {len(plan.quotas)} user(s) changed"
+    )

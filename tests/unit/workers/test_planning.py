@@ -114,3 +114,32 @@ def test_quota_change() -> None:
     assert users.quota_change({"producer_byte_rate": 100}, {}) == {"producer_byte_rate": 100.0}
     assert users.quota_change({}, {"producer_byte_rate": 5.0}) == {"producer_byte_rate": None}
     assert users.quota_change({"producer_byte_rate": 5}, {"producer_byte_rate": 5.0}) == {}
+
+
+def test_users_plan_quotas_touch_only_managed_users_and_keys() -> None:
+    limited = users.DesiredUser(uuid.uuid4(), "limited", 1, 1, {"producer_byte_rate": 2048})
+    cleared = users.DesiredUser(uuid.uuid4(), "cleared", 1, 1, {})
+    current = users.DesiredUser(uuid.uuid4(), "current", 1, 1, {"request_percentage": 50.0})
+    leaving = users.DesiredUser(uuid.uuid4(), "leaving", 1, 1, {}, deleting=True)
+    on_brokers = {
+        "cleared": {"consumer_byte_rate": 4096.0, "controller_mutation_rate": 5.0},
+        "current": {"request_percentage": 50.0},
+        "leaving": {"producer_byte_rate": 1024.0, "controller_mutation_rate": 5.0},
+        "someone-else": {"producer_byte_rate": 1024.0},
+    }
+    plan = users.plan(
+        [limited, cleared, current, leaving], {"limited", "cleared", "current"}, on_brokers
+    )
+    assert plan.quotas == {
+        "limited": {"producer_byte_rate": 2048.0},
+        "cleared": {"consumer_byte_rate": None},
+        "leaving": {"producer_byte_rate": None},
+    }
+    converged = {
+        "limited": {"producer_byte_rate": 2048.0},
+        "current": {"request_percentage": 50.0},
+        "cleared": {"controller_mutation_rate": 5.0},
+    }
+    assert users.plan(
+        [limited, cleared, current], {"limited", "cleared", "current"}, converged
+    ).empty
