@@ -192,11 +192,19 @@ async def update(
             )
     if "broker_count" in new and new["broker_count"] < cluster.broker_count:
         needed = await repository.max_replication_factor(session, cluster.uid)
-        if new["broker_count"] < needed:
+        # Kafka's internal topics (__consumer_offsets, __transaction_state) are created with
+        # replication factor min(3, brokers) of the running cluster, and must keep it.
+        internal = min(3, cluster.broker_count)
+        if new["broker_count"] < max(needed, internal):
+            what = (
+                f"a topic has replication_factor {needed}"
+                if needed >= internal
+                else f"internal topics such as __consumer_offsets have replication factor "
+                f"{internal}"
+            )
             raise failed_precondition(
                 "SCALE_IN_BELOW_REPLICATION_FACTOR",
-                f"a topic has replication_factor {needed}; the cluster needs at least "
-                f"{needed} brokers",
+                f"{what}; the cluster needs at least {max(needed, internal)} brokers",
                 "broker_count",
             )
     moved = apply_changes(cluster, new, desired)
