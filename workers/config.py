@@ -42,6 +42,10 @@ class WorkerSettings(BaseSettings):
     task_time_limit: int = 150
     # Seconds a Redis "pending" marker lives (producer-side coalescing); a safety net only.
     pending_marker_seconds: int = 60
+    # Partition moves of a scale-out or scale-in: the replication throttle per broker (bytes/s),
+    # and what happens to a removed broker's volume once it is empty ("delete" or "retain").
+    reassign_throttle_bytes: int = 50 * 1024 * 1024
+    scale_in_volumes: Literal["delete", "retain"] = "delete"
 
 
 @lru_cache(maxsize=1)

@@ -45,6 +45,9 @@ class BuildOptions:
     # The size in the broker StatefulSet's volumeClaimTemplates. Kubernetes refuses changes to
     # them, so a grown cluster keeps the size it was created with there; claims grow apart.
     claim_template_gib: int | None = None
+    # Broker pods to keep running beyond broker_count: a scale-in keeps the old pods until
+    # their replicas have moved away (the scaling step lowers it once they are empty).
+    broker_pods: int | None = None
 
 
 def server_properties(config: dict[str, str]) -> str:
@@ -244,7 +247,7 @@ def manifests(spec: ClusterSpec, opts: BuildOptions) -> list[Manifest]:
         spec,
         opts,
         pool="broker",
-        replicas=spec.broker_count,
+        replicas=max(spec.broker_count, opts.broker_pods or 0),
         memory_mib=int(spec.memory_gib * 1024),
         cpu=spec.cpu,
         storage_gib=opts.claim_template_gib or spec.storage_gib,

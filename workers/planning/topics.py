@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from workers.planning.scaling import THROTTLE_TOPIC_KEYS
+
 
 @dataclass(frozen=True)
 class DesiredTopic:
@@ -108,7 +110,9 @@ def plan(
                 f"the topic has replication factor {seen.replication_factor}, "
                 f"not {topic.replication_factor}"
             )
-        change = config_change(topic.configs, seen.configs)
+        # Replication throttles are the scaling step's, set while replicas move.
+        actual = {k: v for k, v in seen.configs.items() if k not in THROTTLE_TOPIC_KEYS}
+        change = config_change(topic.configs, actual)
         if change.set or change.delete:
             out.alter[topic.name] = change
             found += [f"config {k}" for k in [*change.set, *change.delete]]

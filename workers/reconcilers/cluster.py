@@ -24,11 +24,12 @@ from workers.builders import cluster as build
 from workers.builders import names
 from workers.outcome import Failed, Outcome, Ready, RequeueAfter, TransientError
 from workers.planning.topics import config_change
+from workers.reconcilers import scaling
 from workers.reconcilers.context import Context
 from workers.store import cluster as load_cluster
 
 KIND = "cluster"
-STEPS = ("namespace", "objects", "storage", "pods", "health", "status")
+STEPS = ("namespace", "objects", "storage", "pods", "health", "partitions", "status")
 
 
 def spec_of(c: Cluster) -> build.ClusterSpec:
@@ -210,6 +211,7 @@ def _converge(ctx: Context, c: Cluster, row: ResourceStatus | None) -> Outcome:
         controller_memory_mib=ctx.settings.controller_memory_mib,
         controller_storage_gib=ctx.settings.controller_storage_gib,
         claim_template_gib=_claim_template_gib(ctx, namespace),
+        broker_pods=scaling.pods_to_keep(ctx, c),
     )
     wanted = build.manifests(spec, opts)
     ctx.kube.apply(wanted)
@@ -317,8 +319,25 @@ def _converge(ctx: Context, c: Cluster, row: ResourceStatus | None) -> Outcome:
             for node, found in current.items()
         }
     )
+    # step: partitions (placement follows broker_count: scale-out, drain before scale-in)
+    _progress(ctx, c, 5, "checking partition placement")
+    moving = scaling.step(
+        ctx,
+        c,
+        spec,
+        opts,
+        bootstrap,
+        pods["broker"],
+        data,
+        lambda m, pct: status.report_progress(ctx.session, c.uid, _steps(5, m), pct, m),
+    )
+    if moving is not None:
+        if isinstance(moving, RequeueAfter):
+            ready = status.condition("Ready", False, "MovingPartitions", moving.reason, gen)
+            _record(ctx, c, row, state="UPDATING", conditions=[ready, *conditions], data=data)
+        return moving
     # step: status (and the dependents, the first time the cluster is ready)
-    _progress(ctx, c, 5, "recording status")
+    _progress(ctx, c, 6, "recording status")
     data["bootstrap_servers"] = bootstrap
     versions = {b["kafka_version"] for b in broker_list}
     data["running_kafka_version"] = versions.pop() if len(versions) == 1 else ""

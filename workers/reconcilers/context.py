@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from workers.adapters import reassign
 from workers.adapters.kafka_admin import KafkaAdmin
 from workers.adapters.kube import Kube
 from workers.config import WorkerSettings
@@ -27,4 +28,8 @@ class Context:
     secret_key: bytes
     log: logging.LoggerAdapter[logging.Logger] = field(
         default_factory=lambda: logging.LoggerAdapter(logging.getLogger("kplane.workers"), {})
+    )
+    # (bootstrap servers, admin password) -> partition reassignment calls (kafka-python)
+    reassigner: Callable[[str, str], reassign.Reassigner] = field(
+        default_factory=lambda: reassign.reassigner
     )
