@@ -73,10 +73,23 @@ def _record(request: Request, code: int, result: str, message: str) -> AuditReco
     )
 
 
+def set_targets(request: Request, targets: list[str]) -> None:
+    """A mutation of several resources (a batch): one audit record per resource."""
+    request.state.audit_targets = targets
+
+
 def record_success(session: AsyncSession, request: Request, code: int = 200) -> None:
-    """Add the audit row of a successful mutation to the request's transaction."""
-    if request.method in MUTATING:
-        session.add(_record(request, code, "OK", getattr(request.state, "audit_note", "")))
+    """Add the audit row(s) of a successful mutation to the request's transaction."""
+    if request.method not in MUTATING:
+        return
+    note = getattr(request.state, "audit_note", "")
+    targets: list[str] | None = getattr(request.state, "audit_targets", None)
+    if targets is None:
+        session.add(_record(request, code, "OK", note))
+        return
+    for target in targets:
+        request.state.audit_target = target
+        session.add(_record(request, code, "OK", note))
 
 
 async def record_failure(request: Request, code: int, status: str, message: str) -> None:

@@ -115,6 +115,7 @@ class _InsertColumn:
     default: Any  # the column's Python-side default, or None
     omit_when_none: bool  # identity or server default: let the database fill it in
     jsonb: bool
+    array_type: str  # the Postgres type of an array of this column's values
 
 
 _insert_plans: dict[Any, tuple[str, tuple[_InsertColumn, ...]]] = {}
@@ -128,6 +129,9 @@ def _insert_columns(cls: Any) -> tuple[str, tuple[_InsertColumn, ...]]:
 
 
 def _plan_insert(cls: Any) -> tuple[str, tuple[_InsertColumn, ...]]:
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     mapper: Mapper[Any] = inspect(cls)
     table = cast(Table, mapper.local_table)
     columns = tuple(
@@ -137,10 +141,60 @@ def _plan_insert(cls: Any) -> tuple[str, tuple[_InsertColumn, ...]]:
             default=column.default,
             omit_when_none=column.identity is not None or column.server_default is not None,
             jsonb=isinstance(column.type, JSONB),
+            # JSON travels as text (whatever the connection's JSON codec) and is cast per row.
+            array_type="TEXT[]"
+            if isinstance(column.type, JSONB)
+            else f"{column.type.compile(dialect=dialect)}[]",
         )
         for column in table.columns
     )
     return table.name, columns
+
+
+def _column_value(obj: Any, column: _InsertColumn) -> Any:
+    value = getattr(obj, column.key)
+    if value is None and column.default is not None:
+        # What the ORM's flush would do: the column's Python-side default.
+        default = column.default
+        value = default.arg(None) if default.is_callable else default.arg
+    if column.jsonb:
+        # As the ORM stores it: Python None is JSON null.
+        value = orjson.dumps(value).decode()
+    return value
+
+
+def _insert_sql(cls: Any, objs: list[Any], args: list[Any]) -> str:
+    """One INSERT of every object of one model; appends its arguments to `args`.
+
+    One row: a VALUES list. Several: one array per column, unnested into rows, so that the
+    statement (and its cached plan) is the same for 2 or 1,000 rows and its argument count does
+    not grow with them.
+    """
+    table, columns = _insert_columns(cls)
+    rows = [[_column_value(obj, column) for column in columns] for obj in objs]
+    kept = [
+        i
+        for i, column in enumerate(columns)
+        if not (column.omit_when_none and all(row[i] is None for row in rows))
+    ]
+    names = ", ".join(columns[i].name for i in kept)
+    start = len(args) + 1
+    if len(rows) == 1:
+        args.extend(rows[0][i] for i in kept)
+        values = ", ".join(
+            f"${n}::text::jsonb" if columns[i].jsonb else f"${n}" for n, i in enumerate(kept, start)
+        )
+        return f"INSERT INTO {table} ({names}) VALUES ({values})"  # noqa: S608 - names are the models'
+    args.extend([row[i] for row in rows] for i in kept)
+    arrays = ", ".join(f"${n}::{columns[i].array_type}" for n, i in enumerate(kept, start))
+    selected = ", ".join(
+        f"c{n}::jsonb" if columns[i].jsonb else f"c{n}" for n, i in enumerate(kept, start)
+    )
+    aliases = ", ".join(f"c{n}" for n in range(start, start + len(kept)))
+    return (
+        f"INSERT INTO {table} ({names}) SELECT {selected} "  # noqa: S608 - names are the models'
+        f"FROM unnest({arrays}) AS u({aliases})"
+    )
 
 
 async def insert_new_rows(session: AsyncSession) -> None:
@@ -148,38 +202,25 @@ async def insert_new_rows(session: AsyncSession) -> None:
 
     A mutation typically adds several rows of different tables (the resource, its Operation, the
     idempotency record, the audit record); the ORM would send one INSERT per table. A
-    data-modifying CTE sends them together: one round trip instead of four. Foreign keys are
-    checked at the end of the statement, so the order of the parts does not matter.
+    data-modifying CTE sends them together: one round trip instead of four, with one set-based
+    INSERT per table however many rows a batch adds. Foreign keys are checked at the end of the
+    statement, so the order of the parts does not matter.
     """
     new = list(session.new)
     if len(new) < 2:
         return
-    parts: list[str] = []
-    args: list[Any] = []
+    by_model: dict[Any, list[Any]] = {}
     for obj in new:
-        table, columns = _insert_columns(type(obj))
-        names: list[str] = []
-        placeholders: list[str] = []
-        for column in columns:
-            value = getattr(obj, column.key)
-            if value is None and column.default is not None:
-                # What the ORM's flush would do: the column's Python-side default.
-                default = column.default
-                value = default.arg(None) if default.is_callable else default.arg
-            if value is None and column.omit_when_none:
-                continue
-            if column.jsonb:
-                value = orjson.dumps(value).decode()
-            args.append(value)
-            names.append(column.name)
-            placeholders.append(f"${len(args)}")
-        parts.append(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(placeholders)})"  # noqa: S608 - names are the models'
-        )
-    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
+        by_model.setdefault(type(obj), []).append(obj)
+    args: list[Any] = []
+    parts = [_insert_sql(cls, objs, args) for cls, objs in by_model.items()]
     from app.core.fastread import execute
 
-    await execute(session, f"WITH {ctes} {parts[-1]}", *args)
+    if len(parts) == 1:
+        await execute(session, parts[0], *args)
+    else:
+        ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
+        await execute(session, f"WITH {ctes} {parts[-1]}", *args)
     for obj in new:
         session.expunge(obj)
 

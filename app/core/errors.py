@@ -130,9 +130,12 @@ def unavailable(message: str) -> ApiError:
 
 def _location(loc: tuple[int | str, ...]) -> str:
     # FastAPI prefixes the source ("body", "query", "path"); the rest is the field path.
+    # List indexes read as in AIP-161: `requests[3].topic.partition_count`.
     sources = ("body", "query", "path", "header")
-    parts = [str(p) for p in (loc[1:] if loc and loc[0] in sources else loc)]
-    return ".".join(parts) or str(loc[0] if loc else "body")
+    path = ""
+    for part in loc[1:] if loc and loc[0] in sources else loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path or str(loc[0] if loc else "body")
 
 
 async def _respond(request: Request, error: ApiError) -> Response:

@@ -90,6 +90,10 @@ async def fetch_value(session: AsyncSession, sql: str, *args: Any) -> Any:
     return await (await _driver(session)).fetchval(sql, *args)
 
 
+async def fetch_all(session: AsyncSession | Any, sql: str, *args: Any) -> list[Any]:
+    return list(await (await _driver(session)).fetch(sql, *args))
+
+
 def listed_columns(model: type[Base]) -> list[Any]:
     """Columns for a list query: the resource's own and its status's (labelled `s_...`), so that
     rows load as plain tuples rather than ORM objects."""

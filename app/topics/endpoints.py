@@ -22,7 +22,14 @@ from app.models import Topic
 from app.operations import service as operations
 from app.operations.schemas import OperationOut
 from app.topics import repository, service
-from app.topics.schemas import WRITABLE, TopicIn, TopicList, TopicOut
+from app.topics.schemas import (
+    WRITABLE,
+    BatchCreateTopicsIn,
+    BatchCreateTopicsOut,
+    TopicIn,
+    TopicList,
+    TopicOut,
+)
 
 router = APIRouter(prefix="/v1/projects/{project}/clusters/{cluster}/topics", tags=["topics"])
 
@@ -62,6 +69,39 @@ async def create_topic(
         parent, _ = await clusters.get_live(session, project, cluster, lock="share")
         op = await service.create(session, parent, topic_id, body, request_id_of(request))
         return Result(operations.body(op))
+
+    return await idempotency.run(mutate)
+
+
+@router.post(
+    ":batchCreate",
+    operation_id="batchCreateTopics",
+    response_model=BatchCreateTopicsOut,
+    description="Create 1 to 1,000 topics at once (AIP-233), all or none: every entry is "
+    "validated as a single create would be, and against the other entries (a repeated "
+    "`topic_id`, or two names that collide on `.`/`_`). Violations name the entry, e.g. "
+    "`requests[3].topic.partition_count`; existing topics are a 409 `ALREADY_EXISTS` naming "
+    "them. The response lists one Operation per topic, in the order of `requests`. With a "
+    "`request_id` / `Idempotency-Key`, a retry returns the whole first response.",
+)
+async def batch_create_topics(
+    project: str,
+    cluster: str,
+    request: Request,
+    body: BatchCreateTopicsIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+) -> Response:
+    audit.set_target(request, service.collection_of(project, cluster))
+    authorize(principal, project, Role.EDITOR)
+
+    async def mutate() -> Result:
+        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
+        entries = [(r.topic_id, r.topic) for r in body.requests]
+        ops = await service.create_many(session, parent, entries, request_id_of(request))
+        audit.set_targets(request, [op.target for op in ops])
+        return Result({"operations": [operations.body(op) for op in ops]})
 
     return await idempotency.run(mutate)
 

@@ -7,11 +7,21 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.fastread import fetch_resource, fetch_value, listed_columns, resource_select
+from app.core.fastread import (
+    fetch_all,
+    fetch_resource,
+    fetch_value,
+    listed_columns,
+    resource_select,
+)
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, Topic
 
 _COLLIDING = "SELECT topic_id FROM topics WHERE cluster_uid = $1 AND collision_key = $2"
+_COLLIDING_ANY = (
+    "SELECT collision_key, topic_id FROM topics WHERE cluster_uid = $1 "
+    "AND collision_key = ANY($2::text[])"
+)
 _LIST = select(*listed_columns(Topic)).outerjoin(
     ResourceStatus, ResourceStatus.resource_uid == Topic.uid
 )
@@ -46,6 +56,14 @@ async def colliding(session: AsyncSession, cluster_uid: uuid.UUID, key: str) -> 
     """The name of the topic that `key` collides with in the cluster, if any."""
     name = await fetch_value(session, _COLLIDING, cluster_uid, key)
     return None if name is None else str(name)
+
+
+async def colliding_any(
+    session: AsyncSession, cluster_uid: uuid.UUID, keys: list[str]
+) -> dict[str, str]:
+    """collision key -> name of the existing topic, for those of `keys` taken in the cluster."""
+    records = await fetch_all(session, _COLLIDING_ANY, cluster_uid, keys)
+    return {r["collision_key"]: r["topic_id"] for r in records}
 
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:

@@ -4,6 +4,7 @@ cluster's brokers, partitions that only grow. Never commits."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,10 @@ KIND = "topic"
 
 def name_of(project_id: str, cluster_id: str, topic_id: str) -> str:
     return f"projects/{project_id}/clusters/{cluster_id}/topics/{topic_id}"
+
+
+def collection_of(project_id: str, cluster_id: str) -> str:
+    return f"projects/{project_id}/clusters/{cluster_id}/topics"
 
 
 def body(t: Topic, status: ResourceStatus | None) -> dict[str, Any]:
@@ -105,32 +110,24 @@ async def get(
     return found
 
 
-async def create(
-    session: AsyncSession, cluster: Cluster, topic_id: str, body_in: TopicIn, request_id: str
-) -> Operation:
-    values = _values(body_in, cluster)
-    raise_if(topic_name_violations("topic_id", topic_id) + _validate(values, cluster))
-    name = name_of(cluster.project_id, cluster.cluster_id, topic_id)
-    key = topic_collision_key(topic_id)
-    existing = await repository.colliding(session, cluster.uid, key)
-    if existing == topic_id:
-        raise already_exists(KIND, name)
-    if existing is not None:
-        raise ApiError(
-            409,
-            "TOPIC_NAME_COLLISION",
-            f"topic {topic_id!r} collides with existing topic {existing!r}: Kafka treats '.' "
-            "and '_' as the same character in metric names",
-            status="ALREADY_EXISTS",
-        )
-    now = utcnow()
-    topic = Topic(
+def _collision(topic_id: str, existing: str) -> ApiError:
+    return ApiError(
+        409,
+        "TOPIC_NAME_COLLISION",
+        f"topic {topic_id!r} collides with existing topic {existing!r}: Kafka treats '.' "
+        "and '_' as the same character in metric names",
+        status="ALREADY_EXISTS",
+    )
+
+
+def _new_topic(cluster: Cluster, topic_id: str, values: dict[str, Any], now: datetime) -> Topic:
+    return Topic(
         uid=uuid.uuid4(),
         cluster_uid=cluster.uid,
         project_id=cluster.project_id,
         cluster_id=cluster.cluster_id,
         topic_id=topic_id,
-        collision_key=key,
+        collision_key=topic_collision_key(topic_id),
         generation=1,
         version=1,
         create_time=now,
@@ -138,8 +135,92 @@ async def create(
         delete_time=None,
         **values,
     )
+
+
+async def create(
+    session: AsyncSession, cluster: Cluster, topic_id: str, body_in: TopicIn, request_id: str
+) -> Operation:
+    values = _values(body_in, cluster)
+    raise_if(topic_name_violations("topic_id", topic_id) + _validate(values, cluster))
+    existing = await repository.colliding(session, cluster.uid, topic_collision_key(topic_id))
+    if existing == topic_id:
+        raise already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, topic_id))
+    if existing is not None:
+        raise _collision(topic_id, existing)
+    topic = _new_topic(cluster, topic_id, values, utcnow())
     session.add(topic)
     return _start(session, topic, "create", request_id)
+
+
+def _listed(names: list[str], most: int = 20) -> str:
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
+
+
+async def create_many(
+    session: AsyncSession,
+    cluster: Cluster,
+    entries: list[tuple[str, TopicIn]],
+    request_id: str,
+) -> list[Operation]:
+    """Create every (topic_id, body) of a batch, or none: each entry is checked as a single
+    create would be, and also against the batch's other entries (a repeated id, or two names
+    that collide on '.'/'_'). One Operation per topic, in the entries' order."""
+    violations: list[FieldViolation] = []
+    first_of_key: dict[str, int] = {}
+    all_values = []
+    for i, (topic_id, body_in) in enumerate(entries):
+        prefix = f"requests[{i}]"
+        values = _values(body_in, cluster)
+        all_values.append(values)
+        found = topic_name_violations(f"{prefix}.topic_id", topic_id)
+        if not found:
+            first = first_of_key.setdefault(topic_collision_key(topic_id), i)
+            if first != i:
+                earlier = entries[first][0]
+                found = [
+                    FieldViolation(
+                        f"{prefix}.topic_id",
+                        f"repeats requests[{first}].topic_id"
+                        if earlier == topic_id
+                        else f"collides with requests[{first}].topic_id ({earlier!r}): Kafka "
+                        "treats '.' and '_' as the same character in metric names",
+                    )
+                ]
+        violations += found
+        violations += (
+            FieldViolation(f"{prefix}.topic.{v.field}", v.description)
+            for v in _validate(values, cluster)
+        )
+    raise_if(violations)
+    existing = await repository.colliding_any(session, cluster.uid, list(first_of_key))
+    if existing:
+        taken = [(t, existing.get(topic_collision_key(t))) for t, _ in entries]
+        same = [t for t, other in taken if other == t]
+        if same:
+            raise ApiError(
+                409,
+                "TOPIC_ALREADY_EXISTS",
+                f"{len(same)} topic(s) already exist in "
+                f"{collection_of(cluster.project_id, cluster.cluster_id)}: {_listed(same)}",
+                status="ALREADY_EXISTS",
+                metadata={"topic_ids": ",".join(same)},
+            )
+        pairs = [f"{t!r} with {other!r}" for t, other in taken if other is not None]
+        raise ApiError(
+            409,
+            "TOPIC_NAME_COLLISION",
+            f"{len(pairs)} topic name(s) collide with existing topics: {_listed(pairs)}; Kafka "
+            "treats '.' and '_' as the same character in metric names",
+            status="ALREADY_EXISTS",
+        )
+    now = utcnow()
+    operations_out = []
+    for (topic_id, _), values in zip(entries, all_values, strict=True):
+        topic = _new_topic(cluster, topic_id, values, now)
+        session.add(topic)
+        operations_out.append(_start(session, topic, "create", request_id))
+    return operations_out
 
 
 async def update(

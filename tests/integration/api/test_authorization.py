@@ -32,6 +32,7 @@ ROUTES = [
     ("PATCH", C, "editor"),
     ("DELETE", "/v1/projects/p/clusters/missing", "owner"),
     ("POST", f"{C}/topics?topic_id=t", "editor"),
+    ("POST", f"{C}/topics:batchCreate", "editor"),
     ("GET", f"{C}/topics", "viewer"),
     ("GET", f"{C}/topics/missing", "viewer"),
     ("PATCH", f"{C}/topics/missing", "editor"),
@@ -56,6 +57,7 @@ ROUTES = [
 RANK = {"viewer": 1, "editor": 2, "owner": 3, "admin": 4}
 BODIES = {
     "acls": {"acl_entry": {"principal": "User:a", "operation": "READ"}},
+    "batch": {"requests": [{"topic_id": "t"}]},
 }
 
 
@@ -69,7 +71,7 @@ def expected(role: str, needed: str) -> set[int]:
 
 @pytest.mark.parametrize(("method", "path", "needed"), ROUTES)
 async def test_authorization_matrix(world: World, method: str, path: str, needed: str) -> None:
-    body = BODIES["acls"] if "AclEntry" in path else {}
+    body = BODIES["acls"] if "AclEntry" in path else BODIES["batch"] if ":batch" in path else {}
     for role in ROLES:
         kw = {"json": body} if method in ("POST", "PATCH") else {}
         r = await world.call(method, path, role=role, **kw)
