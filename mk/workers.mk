@@ -26,3 +26,7 @@ bench-acls: deps ## 10,000 ACL entries over 1,000 patterns: converge, steady res
 	$(PY) -m bench.acls
 
 bench-workers: bench-provision bench-topics bench-acls ## all reconcile-engine benchmarks
+
+.PHONY: bench-scale
+bench-scale: deps ## scale-out 3->5 and scale-in 5->3 under data, beside raw reassignments
+	$(PY) -m bench.scale

@@ -10,6 +10,7 @@ by partition. Clients are cached per process and cluster, like the confluent-kaf
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from kafka.errors import KafkaError
 
 from workers.outcome import TransientError
 from workers.planning.scaling import TopicPartition
+
+# kafka-python logs every connection at INFO; the worker's log is for reconciles.
+logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,10 @@ def step(
 ) -> Outcome | None:
     """None when placement matches `broker_count` (the cluster may be ACTIVE); otherwise the
     outcome of this pass (RequeueAfter while moving, Failed when the brokers cannot hold it)."""
+    growing = _volumes_growing(ctx, c)
+    if growing is not None:
+        progress(growing, 50)
+        return RequeueAfter(1.0, growing)
     keep = names.broker_ids(c.broker_count)
     live_pods = live_broker_pods(ctx, c)
     removed = [names.BROKER_ID_OFFSET + i for i in range(c.broker_count, live_pods)]
@@ -211,6 +215,35 @@ def step(
 def _direction(state: dict[str, Any]) -> str:
     to, start = state.get("brokers"), state.get("from_brokers")
     return f"({start} -> {to} brokers)" if to and start else ""
+
+
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def _bytes(quantity: str) -> float:
+    for suffix, factor in _UNITS.items():
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * factor
+    return float(quantity)
+
+
+def _volumes_growing(ctx: Context, c: Cluster) -> str | None:
+    """While a broker claim's capacity is below its request (an expansion under way), what
+    the Operation should say; None once every bound claim has its requested size."""
+    namespace = names.namespace_of(c.uid)
+    selector = f"{names.LABEL_CLUSTER_UID}={c.uid},{names.LABEL_POOL}=broker"
+    claims = ctx.kube.list_objects("PersistentVolumeClaim", namespace, selector)
+    sized = [
+        (pvc["spec"]["resources"]["requests"]["storage"], capacity)
+        for pvc in claims
+        if (capacity := (pvc.get("status") or {}).get("capacity", {}).get("storage"))
+    ]
+    pending = [want for want, have in sized if _bytes(have) < _bytes(want)]
+    if not pending:
+        return None
+    return (
+        f"growing broker volumes to {pending[0]}: {len(sized) - len(pending)} of {len(sized)} done"
+    )
 
 
 def _volumes(ctx: Context, c: Cluster) -> None:
