@@ -27,6 +27,9 @@ class WorkerSettings(BaseSettings):
     cluster_domain: str = "cluster.local"
     # The broker image repository; the tag is the Kafka version.
     broker_image: str = "kplane/broker"
+    # A rebuild of the image for the same Kafka version (tag `<version>-<build>`): a patch
+    # kplane rolls out inside each cluster's maintenance window.
+    broker_image_build: str = ""
     # "server" (G1, full JIT) in production; "small" (serial GC, C1) starts dev/test nodes faster.
     jvm_profile: Literal["server", "small"] = "server"
     controller_memory_mib: int = 512

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clusters import repository
 from app.clusters.schemas import BrokerResources, ClusterIn
+from app.core.db import Tx
 from app.core.errors import FieldViolation, aborted, already_exists, failed_precondition, not_found
 from app.core.ids import resource_id_violations
 from app.core.kafka_config import BROKER_CONFIGS, config_violations, kafka_versions
@@ -121,7 +122,7 @@ def _start(
 
 
 async def get(
-    session: AsyncSession, project_id: str, cluster_id: str, lock: repository.Lock = None
+    session: AsyncSession | Tx, project_id: str, cluster_id: str, lock: repository.Lock = None
 ) -> tuple[Cluster, ResourceStatus | None]:
     found = await repository.get(session, project_id, cluster_id, lock)
     if found is None:
@@ -130,7 +131,7 @@ async def get(
 
 
 async def get_live(
-    session: AsyncSession, project_id: str, cluster_id: str, lock: repository.Lock = None
+    session: AsyncSession | Tx, project_id: str, cluster_id: str, lock: repository.Lock = None
 ) -> tuple[Cluster, ResourceStatus | None]:
     """The cluster, refusing one that is being deleted (nothing new may start in it)."""
     cluster, status = await get(session, project_id, cluster_id, lock)
@@ -183,13 +184,7 @@ async def update(
         violations.append(FieldViolation("storage_gib", "may only grow"))
     raise_if(violations)
     if "kafka_version" in new and new["kafka_version"] != cluster.kafka_version:
-        allowed = kafka_versions().versions[cluster.kafka_version].upgradable_to
-        if new["kafka_version"] not in allowed:
-            raise failed_precondition(
-                "UNSUPPORTED_VERSION_CHANGE",
-                f"{cluster.kafka_version} can change only to: {', '.join(allowed) or 'nothing'}",
-                "kafka_version",
-            )
+        await _check_version_change(session, cluster, new["kafka_version"])
     if "broker_count" in new and new["broker_count"] < cluster.broker_count:
         needed = await repository.max_replication_factor(session, cluster.uid)
         # Kafka's internal topics (__consumer_offsets, __transaction_state) are created with
@@ -212,6 +207,35 @@ async def update(
         return _start(session, cluster, "update", request_id)
     status = await session.get(ResourceStatus, cluster.uid)
     return _start(session, cluster, "update", request_id, finished=body(cluster, status))
+
+
+async def _check_version_change(session: AsyncSession, cluster: Cluster, target: str) -> None:
+    """Upgrades follow /v1/kafka_versions' `upgradable_to`. Going back is allowed only while
+    the upgrade has not finalized metadata.version (the workers record when it has): after
+    that the metadata log holds records the older release cannot read."""
+    versions = kafka_versions().versions
+    allowed = versions[cluster.kafka_version].upgradable_to
+    if target in allowed:
+        return
+    status = await session.get(ResourceStatus, cluster.uid)
+    finalized_for = (status.data if status is not None else {}).get(
+        "metadata_version_finalized_for"
+    )
+    rolling_back = cluster.kafka_version in versions[target].upgradable_to
+    if rolling_back and finalized_for not in (None, cluster.kafka_version):
+        return
+    if rolling_back:
+        message = (
+            f"kafka_version {cluster.kafka_version} cannot go back to {target}: the cluster's "
+            "metadata.version is finalized (or not known to be otherwise), and a downgrade "
+            "after that is not supported"
+        )
+    else:
+        message = (
+            f"kafka_version {cluster.kafka_version} can change only to: "
+            f"{', '.join(allowed) or 'nothing'} (see /v1/kafka_versions)"
+        )
+    raise failed_precondition("UNSUPPORTED_VERSION_CHANGE", message, "kafka_version")
 
 
 def _current(c: Cluster) -> dict[str, Any]:

@@ -8,6 +8,8 @@ env follows broker/README.md's contract; updateStrategy OnDelete leaves restarts
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +41,10 @@ class BuildOptions:
 
     admin_password: str
     image: str = "kplane/broker"
+    # A rebuild of the broker image for the same Kafka version: tag `<version>-<build>`.
+    image_build: str = ""
+    # Broker settings Kafka changes on a running broker (the others need a restart).
+    dynamic_settings: frozenset[str] = frozenset()
     jvm_profile: str = "server"
     controller_memory_mib: int = 512
     controller_storage_gib: int = 5
@@ -56,6 +62,31 @@ def server_properties(config: dict[str, str]) -> str:
     lines = ["# Rendered by kplane from the cluster's `config`; the entrypoint owns the rest."]
     lines += [f"{key}={config[key]}" for key in sorted(config)]
     return "\n".join(lines) + "\n"
+
+
+# The settings a KRaft controller itself reads (defaults it applies when creating topics); a
+# change of any other setting leaves the controllers running.
+CONTROLLER_SETTINGS = frozenset({"default.replication.factor", "num.partitions"})
+
+
+def restart_config(
+    config: dict[str, str], pool: str, dynamic: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The settings that take effect only when a node of `pool` restarts (the brokers'
+    `dynamic` ones are altered on the running brokers through the Admin API)."""
+    if pool != "broker":
+        # Dynamic alteration reaches the brokers only: a controller reads these at start.
+        return {k: v for k, v in config.items() if k in CONTROLLER_SETTINGS}
+    return {k: v for k, v in config.items() if k not in dynamic}
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def image_of(spec: ClusterSpec, opts: BuildOptions) -> str:
+    tag = f"{spec.kafka_version}-{opts.image_build}" if opts.image_build else spec.kafka_version
+    return f"{opts.image}:{tag}"
 
 
 def replication_factor(broker_count: int) -> int:
@@ -122,7 +153,7 @@ def _pool(
     }
     container = {
         "name": "kafka",
-        "image": f"{opts.image}:{spec.kafka_version}",
+        "image": image_of(spec, opts),
         "env": env,
         "resources": resources,
         "ports": [
@@ -138,6 +169,19 @@ def _pool(
             {"name": "config", "mountPath": "/etc/kplane/broker", "readOnly": True},
         ],
     }
+    pod_spec = {
+        "terminationGracePeriodSeconds": 120,
+        "securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000},
+        "containers": [container],
+        "volumes": [{"name": "config", "configMap": {"name": names.CONFIGMAP}}],
+    }
+    # The ConfigMap is not part of the pod template, so a setting that needs a restart changes
+    # the template through this hash (and with it the StatefulSet's revision: the roller acts).
+    # The user hash leaves out the image build: a pod differing only by it awaits the
+    # maintenance window, anything else the user asked for rolls at once.
+    config_hash = _digest(restart_config(spec.config, pool, opts.dynamic_settings))
+    without_build = {**container, "image": f"{opts.image}:{spec.kafka_version}"}
+    user_hash = _digest([{**pod_spec, "containers": [without_build]}, config_hash])
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -154,14 +198,13 @@ def _pool(
                     "labels": {
                         **names.labels(spec.project_id, spec.cluster_id, spec.uid),
                         **selector,
-                    }
+                    },
+                    "annotations": {
+                        names.ANNOTATION_RESTART_CONFIG: config_hash,
+                        names.ANNOTATION_USER_HASH: user_hash,
+                    },
                 },
-                "spec": {
-                    "terminationGracePeriodSeconds": 120,
-                    "securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000},
-                    "containers": [container],
-                    "volumes": [{"name": "config", "configMap": {"name": names.CONFIGMAP}}],
-                },
+                "spec": pod_spec,
             },
             "volumeClaimTemplates": [
                 {

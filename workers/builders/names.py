@@ -17,6 +17,11 @@ LABEL_CLUSTER = "kplane.io/cluster"
 LABEL_CLUSTER_UID = "kplane.io/cluster-uid"
 LABEL_POOL = "kplane.io/pool"
 FIELD_MANAGER = "kplane"
+# Pod template annotations the roller reads (see builders.cluster._pool).
+ANNOTATION_RESTART_CONFIG = "kplane.io/restart-config-hash"
+ANNOTATION_USER_HASH = "kplane.io/user-change-hash"
+# The StatefulSet controller's label: the revision of the template a pod was created from.
+LABEL_REVISION = "controller-revision-hash"
 
 SECRET = "kafka-internal"
 CONFIGMAP = "kafka-config"

@@ -24,7 +24,7 @@ from workers.builders import cluster as build
 from workers.builders import names
 from workers.outcome import Failed, Outcome, Ready, RequeueAfter, TransientError
 from workers.planning.topics import config_change
-from workers.reconcilers import scaling
+from workers.reconcilers import roller, scaling
 from workers.reconcilers.context import Context
 from workers.store import cluster as load_cluster
 
@@ -207,6 +207,8 @@ def _converge(ctx: Context, c: Cluster, row: ResourceStatus | None) -> Outcome:
     opts = build.BuildOptions(
         admin_password=names.admin_password(ctx.secret_key, c.uid),
         image=ctx.settings.broker_image,
+        image_build=ctx.settings.broker_image_build,
+        dynamic_settings=frozenset(k for k, v in BROKER_CONFIGS.items() if v.dynamic),
         jvm_profile=ctx.settings.jvm_profile,
         controller_memory_mib=ctx.settings.controller_memory_mib,
         controller_storage_gib=ctx.settings.controller_storage_gib,
@@ -260,6 +262,14 @@ def _converge(ctx: Context, c: Cluster, row: ResourceStatus | None) -> Outcome:
         ),
     ]
     first_time = row is None or row.observed_generation == 0
+    # step: roll (pods onto their StatefulSet's current template, one at a time: roller.py)
+    rolled = roller.roll(ctx, c, pods, data)
+    conditions.append(rolled.condition)
+    if rolled.outcome is not None:
+        ready = status.condition("Ready", False, "Rolling", rolled.message, gen)
+        state = "CREATING" if first_time else "UPDATING"
+        _record(ctx, c, row, state=state, conditions=[ready, *conditions], data=data)
+        return rolled.outcome
     if not (controllers_ok and brokers_ok):
         _record(
             ctx,

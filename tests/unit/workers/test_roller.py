@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.core.kafka_config import BROKER_CONFIGS
+from workers.builders import cluster as build
+from workers.builders import names
 from workers.planning.roller import (
     BLOCKED,
     DONE,
@@ -292,3 +296,54 @@ def test_window_state(
     window: dict[str, object] | None, now: datetime, is_open: bool, next_start: datetime | None
 ) -> None:
     assert window_state(window, now) == (is_open, next_start)
+
+
+def _annotations(
+    config: dict[str, str], version: str = "4.3.1", build_tag: str = ""
+) -> dict[str, dict[str, str]]:
+    spec = build.ClusterSpec(
+        uid=uuid.UUID(int=7),
+        project_id="p",
+        cluster_id="c",
+        kafka_version=version,
+        broker_count=3,
+        controller_count=3,
+        cpu=1.0,
+        memory_gib=2.0,
+        storage_gib=1,
+        config=config,
+    )
+    opts = build.BuildOptions(
+        admin_password="pw-0123456789",
+        image_build=build_tag,
+        dynamic_settings=frozenset(k for k, v in BROKER_CONFIGS.items() if v.dynamic),
+    )
+    out = {}
+    for m in build.manifests(spec, opts):
+        if m["kind"] == "StatefulSet":
+            template = m["spec"]["template"]
+            out[m["metadata"]["name"]] = {
+                **template["metadata"]["annotations"],
+                "image": template["spec"]["containers"][0]["image"],
+            }
+            assert names.ANNOTATION_USER_HASH in template["metadata"]["annotations"]
+    return out
+
+
+def test_templates_change_only_for_what_needs_a_restart() -> None:
+    base = _annotations({})
+    # A dynamic broker setting changes no template: it is altered on the running brokers.
+    assert _annotations({"log.retention.ms": "1000"}) == base
+    # A static broker setting restarts the brokers, not the controllers.
+    static = _annotations({"offsets.retention.minutes": "10081"})
+    assert static["kafka-broker"] != base["kafka-broker"]
+    assert static["kafka-controller"] == base["kafka-controller"]
+    # One the controllers read restarts them too.
+    both = _annotations({"num.partitions": "6"})
+    assert both["kafka-controller"] != base["kafka-controller"]
+    # A new image build changes the image, not the user hash (the window gates it).
+    rebuilt = _annotations({}, build_tag="b2")
+    assert rebuilt["kafka-broker"]["image"] == "kplane/broker:4.3.1-b2"
+    user = "kplane.io/user-change-hash"
+    assert rebuilt["kafka-broker"][user] == base["kafka-broker"][user]
+    assert _annotations({}, version="4.4.0")["kafka-broker"][user] != base["kafka-broker"][user]

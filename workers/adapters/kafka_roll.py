@@ -1,0 +1,163 @@
+"""What the roller reads from and writes to a cluster's brokers, over kafka-python.
+
+confluent-kafka has no DescribeQuorum, DescribeFeatures or UpdateFeatures; kafka-python (a
+maintained client) has them, and its metadata call gives every partition's replicas and ISR.
+Every failure is transient to the roller: it then simply does not restart anything this pass.
+Clients are cached per process and cluster, like the confluent-kafka ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+from workers.outcome import TransientError
+from workers.planning.roller import PartitionFacts, QuorumFacts
+
+T = TypeVar("T")
+METADATA_VERSION = "metadata.version"
+
+
+@dataclass(frozen=True)
+class FeatureLevels:
+    """metadata.version: the finalized level and the highest level the brokers support."""
+
+    finalized: int
+    supported_max: int
+
+
+class RollAdmin(Protocol):
+    def quorum(self) -> QuorumFacts:
+        """The metadata quorum's leader (the active controller) and each voter's lag."""
+        ...
+
+    def partitions(self) -> list[PartitionFacts]:
+        """Every partition's replicas and ISR, with its topic's effective min.insync.replicas."""
+        ...
+
+    def metadata_version(self) -> FeatureLevels: ...
+
+    def finalize_metadata_version(self, level: int) -> None:
+        """Raise the finalized metadata.version to `level` (an upgrade, never a downgrade)."""
+        ...
+
+
+class KafkaPythonRollAdmin:
+    """`RollAdmin` over kafka-python's KafkaAdminClient, as the control plane's super user."""
+
+    def __init__(self, bootstrap: str, username: str, password: str, timeout: float) -> None:
+        self.bootstrap = bootstrap
+        try:
+            self._client = KafkaAdminClient(
+                bootstrap_servers=bootstrap.split(","),
+                security_protocol="SASL_PLAINTEXT",
+                sasl_mechanism="SCRAM-SHA-512",
+                sasl_plain_username=username,
+                sasl_plain_password=password,
+                request_timeout_ms=int(timeout * 1000),
+                bootstrap_timeout_ms=int(timeout * 1000),
+                client_id="kplane-roller",
+            )
+        except Exception as exc:
+            raise TransientError(f"kafka (roller client): {exc}") from exc
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            forget(self.bootstrap)
+            raise TransientError(f"{what}: {exc}") from exc
+
+    def quorum(self) -> QuorumFacts:
+        found = self._call("describe quorum", self._client.describe_metadata_quorum)
+        part = found["topics"][0]["partitions"][0]
+        hwm = int(part["high_watermark"])
+        lag = {
+            int(v["replica_id"]): max(0, hwm - int(v["log_end_offset"]))
+            for v in part["current_voters"]
+        }
+        return QuorumFacts(leader_id=int(part["leader_id"]), lag=lag)
+
+    def partitions(self) -> list[PartitionFacts]:
+        topics = self._call("describe topics", self._client.describe_topics)
+        names = [t["name"] for t in topics if t.get("error_code", 0) == 0]
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, name, ["min.insync.replicas"])
+            for name in names
+        ]
+        configs: dict[str, Any] = {}
+        if resources:
+            found = self._call(
+                "describe topic configs",
+                self._client.describe_configs,
+                resources,
+                config_filter="all",
+            )
+            configs = found.get("topic", {})
+        out = []
+        for t in topics:
+            if t["name"] not in names:
+                continue
+            entry = configs.get(t["name"], {}).get("min.insync.replicas") or {}
+            min_isr = int(entry.get("value") or 1)
+            for p in t["partitions"]:
+                out.append(
+                    PartitionFacts(
+                        topic=t["name"],
+                        partition=int(p["partition_index"]),
+                        replicas=tuple(int(r) for r in p["replica_nodes"]),
+                        isr=tuple(int(r) for r in p["isr_nodes"]),
+                        min_isr=min_isr,
+                    )
+                )
+        return out
+
+    def metadata_version(self) -> FeatureLevels:
+        features = self._call("describe features", self._client.describe_features)
+        mv = features.get(METADATA_VERSION, {})
+        finalized = mv.get("finalized", (0, 0))[1]
+        supported = mv.get("supported", (0, 0))[1]
+        return FeatureLevels(int(finalized), int(supported))
+
+    def finalize_metadata_version(self, level: int) -> None:
+        result = self._call(
+            "update features", self._client.update_features, {METADATA_VERSION: level}
+        )
+        if result.get(METADATA_VERSION) != "OK":
+            raise TransientError(f"finalizing metadata.version {level}: {result}")
+
+    def close(self) -> None:
+        # Closing a broken client: nothing is left to do about an error.
+        with contextlib.suppress(Exception):
+            self._client.close()
+
+
+_cache: dict[tuple[str, str], KafkaPythonRollAdmin] = {}
+_lock = threading.Lock()
+
+
+def roll_admin_for(
+    bootstrap: str, username: str, password: str, timeout: float
+) -> KafkaPythonRollAdmin:
+    """A cached client per (bootstrap, credential) in this process."""
+    key = (bootstrap, password)
+    with _lock:
+        client = _cache.get(key)
+    if client is None:
+        client = KafkaPythonRollAdmin(bootstrap, username, password, timeout)
+        with _lock:
+            _cache[key] = client
+    return client
+
+
+def forget(bootstrap: str) -> None:
+    """Drop (and close) cached clients of a cluster whose brokers moved or failed."""
+    with _lock:
+        gone = [_cache.pop(k) for k in [k for k in _cache if k[0] == bootstrap]]
+    for client in gone:
+        client.close()
