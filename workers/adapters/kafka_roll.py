@@ -3,14 +3,12 @@
 confluent-kafka has no DescribeQuorum, DescribeFeatures or UpdateFeatures; kafka-python (a
 maintained client) has them, and its metadata call gives every partition's replicas and ISR.
 Every failure is transient to the roller: it then simply does not restart anything this pass.
-Clients are cached per process and cluster, like the confluent-kafka ones.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -70,7 +68,6 @@ class KafkaPythonRollAdmin:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            forget(self.bootstrap)
             raise TransientError(f"{what}: {exc}") from exc
 
     def quorum(self) -> QuorumFacts:
@@ -137,27 +134,14 @@ class KafkaPythonRollAdmin:
             self._client.close()
 
 
-_cache: dict[tuple[str, str], KafkaPythonRollAdmin] = {}
-_lock = threading.Lock()
-
-
-def roll_admin_for(
+@contextlib.contextmanager
+def roll_admin(
     bootstrap: str, username: str, password: str, timeout: float
-) -> KafkaPythonRollAdmin:
-    """A cached client per (bootstrap, credential) in this process."""
-    key = (bootstrap, password)
-    with _lock:
-        client = _cache.get(key)
-    if client is None:
-        client = KafkaPythonRollAdmin(bootstrap, username, password, timeout)
-        with _lock:
-            _cache[key] = client
-    return client
-
-
-def forget(bootstrap: str) -> None:
-    """Drop (and close) cached clients of a cluster whose brokers moved or failed."""
-    with _lock:
-        gone = [_cache.pop(k) for k in [k for k in _cache if k[0] == bootstrap]]
-    for client in gone:
+) -> Iterator[KafkaPythonRollAdmin]:
+    """A client for one roll pass, closed afterwards: rolls are rare, and a cached client
+    would keep reconnecting to the very brokers the roll restarts."""
+    client = KafkaPythonRollAdmin(bootstrap, username, password, timeout)
+    try:
+        yield client
+    finally:
         client.close()

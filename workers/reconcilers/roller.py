@@ -95,8 +95,9 @@ def pod_facts(sts: Obj, pods: list[Obj], pool: str) -> list[planner.PodFacts]:
                 node_id=offset + ordinal,
                 ready=_ready(pod),
                 current=meta.get("labels", {}).get(names.LABEL_REVISION) == revision,
-                user_change=annotations.get(names.ANNOTATION_USER_HASH)
-                != template.get(names.ANNOTATION_USER_HASH),
+                # A pod from before the hash existed differs by kplane's own template change.
+                user_change=annotations.get(names.ANNOTATION_USER_HASH, "")
+                not in ("", template.get(names.ANNOTATION_USER_HASH)),
                 deleting=bool(meta.get("deletionTimestamp")),
                 cannot_start=_cannot_start(pod),
             )
@@ -209,14 +210,14 @@ def roll(
             # A pod is (re)starting: the plan is to wait for it, whatever Kafka says.
             raise TransientError("a pod is not ready")
         bootstrap = brokers.bootstrap_servers(ctx.kube, ctx.settings, c.uid)
-        admin = kafka_roll.roll_admin_for(
+        with kafka_roll.roll_admin(
             bootstrap, names.ADMIN_USERNAME, password, ctx.settings.kafka_timeout_seconds
-        )
-        quorum = admin.quorum()
-        partitions = admin.partitions()
-        if all_new and finalized_for != c.kafka_version:
-            levels = admin.metadata_version()
-            finalize = planner.Finalize(levels.finalized, levels.supported_max, mv_name)
+        ) as admin:
+            quorum = admin.quorum()
+            partitions = admin.partitions()
+            if all_new and finalized_for != c.kafka_version:
+                levels = admin.metadata_version()
+                finalize = planner.Finalize(levels.finalized, levels.supported_max, mv_name)
     except TransientError as exc:
         ctx.log.debug("roll: Kafka facts unavailable: %s", exc)
     levels_known = finalize is not None
@@ -267,12 +268,13 @@ def roll(
     elif action.kind == "finalize":
         assert finalize is not None
         try:
-            kafka_roll.roll_admin_for(
+            with kafka_roll.roll_admin(
                 brokers.bootstrap_servers(ctx.kube, ctx.settings, c.uid),
                 names.ADMIN_USERNAME,
                 password,
                 ctx.settings.kafka_timeout_seconds,
-            ).finalize_metadata_version(finalize.target)
+            ) as admin:
+                admin.finalize_metadata_version(finalize.target)
         except TransientError as exc:
             ctx.log.info("roll: finalizing metadata.version failed: %s", exc)
         outcome = RequeueAfter(0.5, plan.status_message)
