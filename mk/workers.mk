@@ -30,3 +30,7 @@ bench-workers: bench-provision bench-topics bench-acls ## all reconcile-engine b
 .PHONY: bench-scale
 bench-scale: deps ## scale-out 3->5 and scale-in 5->3 under data, beside raw reassignments
 	$(PY) -m bench.scale
+
+.PHONY: bench-roll
+bench-roll: deps ## a kplane rolling restart per broker beside a raw broker restart; produce p99
+	$(PY) -m bench.roll
