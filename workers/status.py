@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+import orjson
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app.core.responses import rfc3339
@@ -97,6 +97,36 @@ def _comparable(conditions: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]
     ]
 
 
+# Set-based writes: the rows travel as one JSON array (one parameter, serialized once) that
+# Postgres turns back into a record set, so one statement — with the same text and plan for 1
+# or 10,000 rows — replaces a statement per row.
+_UPSERT = text(
+    """
+    INSERT INTO resource_status AS s (resource_uid, kind, cluster_uid, observed_generation,
+        state, conditions, data, version, update_time, last_checked_time)
+    SELECT u.resource_uid, u.kind, u.cluster_uid, u.observed_generation, u.state, u.conditions,
+        u.data, u.version, :now, :now
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(resource_uid uuid, kind text,
+        cluster_uid uuid, observed_generation integer, state text, conditions jsonb, data jsonb,
+        version integer)
+    ON CONFLICT (resource_uid) DO UPDATE SET
+        observed_generation = excluded.observed_generation, state = excluded.state,
+        conditions = excluded.conditions, data = excluded.data, version = excluded.version,
+        update_time = excluded.update_time, last_checked_time = excluded.last_checked_time
+    """
+)
+_FINISH = text(
+    """
+    UPDATE operations AS o SET done = true, end_time = :now, update_time = :now,
+        progress_percent = 100, status_message = 'done', response = u.response,
+        version = o.version + 1
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(uid uuid, gen integer, response jsonb)
+    WHERE o.target_uid = u.uid AND o.target_generation <= u.gen AND NOT o.done
+        AND o.verb <> 'delete'
+    """
+)
+
+
 def record(
     session: Session,
     observed: Sequence[Observed],
@@ -105,8 +135,28 @@ def record(
 ) -> int:
     """Upsert the status of each resource whose visible state changed; touch
     `last_checked_time` of the others when it is older than `recheck`. Returns rows written."""
+    return _record(session, observed, existing, recheck)[0]
+
+
+def record_statuses(
+    session: Session,
+    observed: Sequence[Observed],
+    existing: Mapping[uuid.UUID, ResourceStatus] | None = None,
+    recheck: timedelta = timedelta(seconds=60),
+) -> dict[uuid.UUID, ResourceStatus]:
+    """`record`, returning each resource's status as now stored (detached copies for the rows
+    written), so that finishing Operations needs no second read of what was just written."""
+    return _record(session, observed, existing, recheck)[1]
+
+
+def _record(
+    session: Session,
+    observed: Sequence[Observed],
+    existing: Mapping[uuid.UUID, ResourceStatus] | None,
+    recheck: timedelta,
+) -> tuple[int, dict[uuid.UUID, ResourceStatus]]:
     if not observed:
-        return 0
+        return 0, {}
     now = utcnow()
     current = existing if existing is not None else load(session, [o.uid for o in observed])
     changed: list[dict[str, Any]] = []
@@ -143,41 +193,30 @@ def record(
         elif row.last_checked_time is None or now - row.last_checked_time > recheck / 2:
             touched.append(o.uid)
     if changed:
-        stmt = insert(ResourceStatus)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ResourceStatus.resource_uid],
-            set_={
-                k: stmt.excluded[k]
-                for k in (
-                    "observed_generation",
-                    "state",
-                    "conditions",
-                    "data",
-                    "version",
-                    "update_time",
-                    "last_checked_time",
-                )
-            },
-        )
-        session.execute(stmt, changed)
+        session.execute(_UPSERT, {"rows": orjson.dumps(changed).decode(), "now": now})
     if touched:
         session.execute(
             update(ResourceStatus)
             .where(ResourceStatus.resource_uid.in_(touched))
             .values(last_checked_time=now)
         )
-    return len(changed)
+    stored = {uid: row for uid, row in current.items()}
+    stored.update({c["resource_uid"]: ResourceStatus(**c) for c in changed})
+    return len(changed), stored
 
 
 def finish_operations(
     session: Session,
     observed: Sequence[Observed],
     response: Callable[[uuid.UUID, ResourceStatus | None], dict[str, Any]] | None = None,
+    statuses: Mapping[uuid.UUID, ResourceStatus] | None = None,
 ) -> None:
     """Complete every pending non-delete Operation whose target_generation was reached.
 
     `response(uid, status)` builds the resource's API body for the Operation's `response`; it
-    is called only for resources that have a pending Operation, with their fresh status.
+    is called only for resources that have a pending Operation, with their fresh status —
+    taken from `statuses` (what `record_statuses` returned) or else read back. All of it is
+    set-based: one read of the pending Operations, one UPDATE, whatever the count.
     """
     params: list[dict[str, Any]] = [
         {"b_uid": o.uid, "b_gen": o.observed_generation, "b_resp": o.response}
@@ -198,34 +237,24 @@ def finish_operations(
     if not params:
         return
     if response is not None:
-        session.flush()
         uids: list[uuid.UUID] = [p["b_uid"] for p in params]
-        fresh = load(session, uids)
+        fresh = statuses
+        if fresh is None:
+            session.flush()
+            # Rows just upserted with a Core statement: one SELECT that overwrites the
+            # session's stale copies (populate_existing), not a refresh per row.
+            fresh = {
+                r.resource_uid: r
+                for r in session.scalars(
+                    select(ResourceStatus)
+                    .where(ResourceStatus.resource_uid.in_(uids))
+                    .execution_options(populate_existing=True)
+                )
+            }
         for p, uid in zip(params, uids, strict=True):
-            st = fresh.get(uid)
-            if st is not None:
-                session.refresh(st)  # the row was just upserted with a Core statement
-            p["b_resp"] = response(uid, st)
-    now = utcnow()
-    stmt = (
-        update(Operation)
-        .where(
-            Operation.target_uid == bindparam("b_uid"),
-            Operation.target_generation <= bindparam("b_gen"),
-            Operation.done.is_(False),
-            Operation.verb != "delete",
-        )
-        .values(
-            done=True,
-            end_time=now,
-            update_time=now,
-            progress_percent=100,
-            status_message="done",
-            response=bindparam("b_resp"),
-            version=Operation.version + 1,
-        )
-    )
-    session.connection().execute(stmt, params)
+            p["b_resp"] = response(uid, fresh.get(uid))
+    rows = [{"uid": p["b_uid"], "gen": p["b_gen"], "response": p["b_resp"]} for p in params]
+    session.execute(_FINISH, {"rows": orjson.dumps(rows).decode(), "now": utcnow()})
 
 
 def fail_operations(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from app.models import Cluster, ResourceStatus
@@ -62,8 +63,10 @@ def record_all(
         [Row, ResourceStatus | None], tuple[str, list[status.Condition], dict[str, Any], bool]
     ],
     body: Callable[[Row, ResourceStatus | None], dict[str, Any]],
+    recheck: float = 60.0,
 ) -> None:
-    """Status for every row (state, conditions, data, converged?) and finished Operations."""
+    """Status for every row (state, conditions, data, converged?) and finished Operations;
+    an unchanged row's `last_checked_time` is touched once older than `recheck / 2` seconds."""
     observed: list[status.Observed] = []
     existing: dict[uuid.UUID, ResourceStatus] = {}
     for row, st in rows:
@@ -82,12 +85,12 @@ def record_all(
                 observed_generation=row.generation if done else None,
             )
         )
-    status.record(ctx.session, observed, existing)
+    stored = status.record_statuses(ctx.session, observed, existing, timedelta(seconds=recheck))
     by_uid = {row.uid: row for row, _ in rows}
 
     def response(uid: uuid.UUID, st: ResourceStatus | None) -> dict[str, Any]:
         return body(by_uid[uid], st)
 
     status.finish_operations(
-        ctx.session, [o for o in observed if o.observed_generation is not None], response
+        ctx.session, [o for o in observed if o.observed_generation is not None], response, stored
     )

@@ -6,9 +6,11 @@ manage are never touched."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.models import ResourceStatus, Topic
+from app.models.base import utcnow
 from app.topics.service import body as topic_body
 from workers import status, store
 from workers.outcome import Outcome, Ready, RequeueAfter
@@ -32,19 +34,36 @@ def _desired(row: Topic, st: ResourceStatus | None) -> planning.DesiredTopic:
     )
 
 
+def _due(row: Topic, st: ResourceStatus | None, checked_after: datetime) -> bool:
+    """Whether a pass looks at the topic: anything unconverged, and converged topics whose
+    last check is older than half the recheck interval. A converged topic checked moments ago
+    is left out, so a pass caused by one new topic (or by a batch of them) costs that topic's
+    describe, not one for every topic of the cluster; drift on the others is still found
+    within one recheck, when the sweeper asks for the pass that looks at them."""
+    return (
+        st is None
+        or row.delete_time is not None
+        or st.state != "ACTIVE"
+        or st.observed_generation != row.generation
+        or st.last_checked_time is None
+        or st.last_checked_time < checked_after
+    )
+
+
 def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     got = admin_of(ctx, cluster_uid)
     if isinstance(got, Ready):
         return got
     cluster, admin = got
+    checked_after = utcnow() - timedelta(seconds=ctx.settings.recheck_seconds / 2)
     # A topic Kafka refused stays FAILED until its spec changes (a new generation).
     rows = [
         (r, s)
         for r, s in store.topics(ctx.session, cluster_uid)
-        if not failed(r.generation, r.delete_time is not None, s)
+        if not failed(r.generation, r.delete_time is not None, s) and _due(r, s, checked_after)
     ]
     if not rows:
-        return Ready("no topics")
+        return Ready("no topics to look at")
     desired = [_desired(r, s) for r, s in rows]
     plan = planning.plan(desired, admin.describe_topics([t.name for t in desired]))
 
@@ -98,7 +117,9 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
         return "ACTIVE", conditions, {}, True
 
     live = [(r, s) for r, s in rows if r.delete_time is None]
-    record_all(ctx, KIND, cluster.uid, live, outcome, topic_body)
+    record_all(
+        ctx, KIND, cluster.uid, live, outcome, topic_body, recheck=ctx.settings.recheck_seconds
+    )
     for row, _ in live:
         if row.topic_id in errors:
             status.fail_operations(
