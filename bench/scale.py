@@ -62,7 +62,10 @@ def raw_move(admin: KafkaAdminClient, moves: Mapping[tuple[str, int], Sequence[i
     """Submit the moves at once and wait until no reassignment is in flight; seconds."""
     started = time.monotonic()
     admin.alter_partition_reassignments({KTP(t, p): list(r) for (t, p), r in moves.items()})
-    while admin.list_partition_reassignments():
+    # Done = nothing in flight and the metadata shows every target (it may trail the former).
+    while admin.list_partition_reassignments() or any(
+        assignment(admin).get(tp) != tuple(r) for tp, r in moves.items()
+    ):
         time.sleep(0.2)
     return time.monotonic() - started
 
@@ -113,7 +116,8 @@ def main() -> None:
         body = stack.ok("GET", path)
         confluent, kp = configs(stack, body["uid"], body["bootstrap_servers"])
         topics = [f"load-{i}" for i in range(args.topics)]
-        futures = AdminClient(confluent).create_topics(
+        creator = AdminClient(confluent)  # kept alive until the futures are done
+        futures = creator.create_topics(
             [NewTopic(t, args.partitions, 3, config={"min.insync.replicas": "2"}) for t in topics]
         )
         for f in futures.values():

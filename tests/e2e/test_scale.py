@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from kafka.admin import KafkaAdminClient
 
 from tests.e2e.conftest import SMALL, Stack, wait_for
 from workers.builders import names
@@ -232,7 +233,10 @@ def test_scale_out_spreads_partitions_onto_the_new_brokers(stack: Stack, scaled:
     body = stack.ok("GET", scaled.path)
     assert body["state"] == "ACTIVE"
     assert sorted(b["node_id"] for b in body["brokers"]) == [100, 101, 102, 103, 104]
-    holding = Counter(b for r in _replicas(scaled.admin).values() for b in r)
+    replicas = _replicas(scaled.admin)
+    # Replication factors unchanged: the user topics' and __consumer_offsets' stay 3.
+    assert {len(r) for r in replicas.values()} == {3}, replicas
+    holding = Counter(b for r in replicas.values() for b in r)
     assert holding[103] > 0 and holding[104] > 0, holding
     assert max(holding.values()) - min(holding.values()) <= 1, holding
     assert any("moving partitions" in line for line in lines), lines
@@ -259,10 +263,24 @@ def test_scale_in_drains_then_removes_brokers(stack: Stack, scaled: Scaled) -> N
     assert sorted(b["node_id"] for b in body["brokers"]) == [100, 101, 102]
     replicas = _replicas(scaled.admin)
     assert {b for r in replicas.values() for b in r} <= {100, 101, 102}
-    assert all(len(r) == 3 for (t, _), r in replicas.items() if t in TOPICS)
+    assert {len(r) for r in replicas.values()} == {3}, replicas
     pods = _pods(stack, scaled.uid)
     assert "kafka-broker-3" not in pods and "kafka-broker-4" not in pods, pods
     assert sorted(_claims(stack, scaled.uid)) == [f"data-kafka-broker-{i}" for i in range(3)]
+    # Unregistered from the KRaft metadata too (DescribeCluster lists fenced brokers as well).
+    config = scaled.load.config
+    admin = KafkaAdminClient(
+        bootstrap_servers=config["bootstrap.servers"].split(","),
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_plain_username=config["sasl.username"],
+        sasl_plain_password=config["sasl.password"],
+    )
+    try:
+        registered = {b["broker_id"] for b in admin.describe_cluster()["brokers"]}
+    finally:
+        admin.close()
+    assert registered == {100, 101, 102}
 
 
 def test_storage_grows(stack: Stack, scaled: Scaled) -> None:

@@ -62,6 +62,10 @@ class Reassigner(Protocol):
         """Per broker, how many partition logs its log directories still hold."""
         ...
 
+    def registered_brokers(self) -> dict[int, bool]:
+        """Every broker registered in the cluster's metadata -> whether it is fenced."""
+        ...
+
 
 class KafkaPythonReassigner:
     """`Reassigner` over kafka-python, authenticated as the cluster's control-plane user.
@@ -185,6 +189,11 @@ class KafkaPythonReassigner:
                 for topic in log_dir.get("topics", []):
                     out[broker] = out.get(broker, 0) + len(topic.get("partitions", []))
         return out
+
+    def registered_brokers(self) -> dict[int, bool]:
+        # DescribeCluster with fenced brokers included (KIP-1073).
+        found = self._run("describe cluster", lambda a: a.describe_cluster())
+        return {int(b["broker_id"]): bool(b.get("is_fenced")) for b in found.get("brokers", [])}
 
 
 _cache: dict[tuple[str, str], KafkaPythonReassigner] = {}

@@ -13,8 +13,13 @@ Operation done) only then.
 Level-triggered: every pass starts from what Kafka reports. Reassignments in flight
 (ListPartitionReassignments) are waited for by requeue, never re-planned, so a worker that
 crashed mid-move resumes without starting a second, conflicting reassignment. What the step
-remembers between passes (the placement's broker count, the size of the current move for its
-progress) lives in the cluster's status row.
+remembers between passes (the placement's broker count, the current move's targets and size)
+lives in the cluster's status row; a pass never plans from metadata that does not yet show the
+targets of the last move.
+
+Afterwards, removed brokers still registered (fenced) in the KRaft metadata are unregistered
+by a one-shot pod running Kafka's own tool (builders/unregister.py). Storage growth: while a
+broker claim's capacity is below its request, the Operation says so and waits.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from app.models import Cluster, Topic
 from workers.adapters.kafka_admin import KafkaAdmin
 from workers.adapters.kube import Obj
 from workers.builders import cluster as build
-from workers.builders import names
+from workers.builders import names, unregister
 from workers.outcome import Failed, Outcome, RequeueAfter
 from workers.planning import scaling
 from workers.planning.topics import ConfigChange
@@ -151,6 +156,21 @@ def step(
         return RequeueAfter(1.0, message)
 
     topology = mover.topology()
+    # The metadata a broker serves may trail the controller's word that the moves are done;
+    # while it shows a partition short of the target, its replica list may be the union of
+    # old and new replicas, and planning from that would change replication factors.
+    target: dict[str, list[int]] = state.get("target") or {}
+    behind = [
+        key
+        for key, replicas in target.items()
+        if topology.replicas.get(_partition(key), tuple(replicas)) != tuple(replicas)
+    ]
+    if behind:
+        message = f"waiting for the brokers' metadata to show {len(behind)} moved partition(s)"
+        progress(message, 90)
+        return RequeueAfter(1.0, message)
+    if target:
+        data["scaling"] = state = {**state, "target": {}}
     problem = scaling.capacity_problem(topology.replicas, keep)
     if problem is not None:
         return Failed("SCALE_IN_BELOW_REPLICATION_FACTOR", problem)
@@ -166,6 +186,11 @@ def step(
             ctx.log.warning("reassignment of %d partition(s) refused: %s", len(refused), first)
         started = len(placement.moves) - len(refused)
         data["scaling"] = {
+            "target": {
+                f"{t}:{p}": list(r)
+                for (t, p), r in placement.moves.items()
+                if (t, p) not in refused
+            },
             "brokers": c.broker_count,
             "from_brokers": int(placed_for) if placed_for is not None else live_pods,
             "partitions": started,
@@ -180,7 +205,7 @@ def step(
         return RequeueAfter(1.0 if not refused else 5.0, message)
 
     # Placed: throttles off, leaders back to their preferred replicas.
-    if state:
+    if state and not state.get("placed"):
         _unthrottle(ctx, admin, c, sorted(set(keep) | set(removed)))
         mover.elect_preferred_leaders(None)
         data["scaling"] = state = {**state, "in_flight": 0, "placed": True}
@@ -206,10 +231,22 @@ def step(
         message = f"waiting for brokers {lingering} to stop"
         progress(message, 98)
         return RequeueAfter(1.0, message)
+    stale = sorted(b for b in mover.registered_brokers() if b not in keep)
+    if stale:
+        message = _unregister(ctx, spec, opts, bootstrap, stale)
+        progress(message, 99)
+        return RequeueAfter(1.0, message)
+    if ctx.kube.get("Pod", unregister.POD, names.namespace_of(c.uid)) is not None:
+        ctx.kube.delete("Pod", unregister.POD, names.namespace_of(c.uid))
     _volumes(ctx, c)
     data["placement_brokers"] = c.broker_count
     data.pop("scaling", None)
     return None
+
+
+def _partition(key: str) -> tuple[str, int]:
+    topic, _, partition = key.rpartition(":")
+    return topic, int(partition)
 
 
 def _direction(state: dict[str, Any]) -> str:
@@ -225,6 +262,29 @@ def _bytes(quantity: str) -> float:
         if quantity.endswith(suffix):
             return float(quantity[: -len(suffix)]) * factor
     return float(quantity)
+
+
+def _unregister(
+    ctx: Context,
+    spec: build.ClusterSpec,
+    opts: build.BuildOptions,
+    bootstrap: str,
+    stale: list[int],
+) -> str:
+    """Removed brokers still registered (fenced) in the KRaft metadata: run Kafka's tool in a
+    one-shot pod; a finished pod is deleted, and the next pass looks at the metadata again."""
+    namespace = names.namespace_of(spec.uid)
+    found = ctx.kube.get("Pod", unregister.POD, namespace)
+    if found is None:
+        ctx.kube.apply([unregister.pod(spec, opts, bootstrap, stale)])
+        return f"unregistering removed brokers {stale} from the cluster metadata"
+    phase = (found.get("status") or {}).get("phase") or "Pending"
+    if phase in ("Succeeded", "Failed"):
+        ctx.kube.delete("Pod", unregister.POD, namespace)
+        if phase == "Failed":
+            ctx.log.warning("unregistering brokers %s failed; trying again", stale)
+        return f"unregistering removed brokers {stale}: the tool ended ({phase})"
+    return f"unregistering removed brokers {stale}: the tool is {phase.lower()}"
 
 
 def _volumes_growing(ctx: Context, c: Cluster) -> str | None:
