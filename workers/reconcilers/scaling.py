@@ -151,7 +151,17 @@ def step(
             f"{len(in_flight)} in flight"
         )
         state.setdefault("partitions", total)
-        data["scaling"] = {**state, "in_flight": len(in_flight)}
+        # Targets as Kafka reports them (the replicas not being removed), so that a pass after
+        # a crash between submitting and recording still waits for metadata to show them.
+        target_now = {
+            f"{t}:{p}": [b for b in move.replicas if b not in move.removing]
+            for (t, p), move in in_flight.items()
+        }
+        data["scaling"] = {
+            **state,
+            "target": {**target_now, **(state.get("target") or {})},
+            "in_flight": len(in_flight),
+        }
         progress(message, pct)
         return RequeueAfter(1.0, message)
 
@@ -163,7 +173,7 @@ def step(
     behind = [
         key
         for key, replicas in target.items()
-        if topology.replicas.get(_partition(key), tuple(replicas)) != tuple(replicas)
+        if set(topology.replicas.get(_partition(key), replicas)) != set(replicas)
     ]
     if behind:
         message = f"waiting for the brokers' metadata to show {len(behind)} moved partition(s)"
