@@ -217,7 +217,8 @@ def plan(given: RollInput) -> RollPlan:
     fin_name = f"finalize metadata.version {given.finalize.target_name}" if given.finalize else ""
 
     def result(action: Action, final_state: str = PENDING, final_message: str = "") -> RollPlan:
-        out = list(steps.values())
+        # Shown in a stable order (pool, node id) whatever the roll order is.
+        out = [steps[step_name(p)] for p in sorted(pods, key=lambda p: _order(p, None))]
         if given.finalize is not None:
             out.append(Step(fin_name, final_state, final_message))
         return RollPlan(out, action, done, total)

@@ -89,6 +89,13 @@ def test_controllers_first_active_last_then_brokers_in_order() -> None:
     assert plan(RollInput(pods(stale), QUORUM, healthy())).action.kind == "done"
 
 
+def test_steps_keep_a_stable_order_whoever_leads() -> None:
+    names_ = [s.name for s in plan(RollInput(pods(set(ALL)), QUORUM, healthy())).steps]
+    assert names_ == [s.name for s in plan(RollInput(pods(set(ALL)), None, healthy())).steps]
+    assert names_[0] == "controller kafka-controller-0"
+    assert names_[-1] == "broker kafka-broker-2"
+
+
 def test_steps_show_each_pod_state() -> None:
     p = plan(RollInput(pods({"kafka-broker-1", "kafka-broker-2"}), QUORUM, healthy()))
     states = {s.name: s.state for s in p.steps}
