@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import ARRAY, Uuid, any_, cast, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app.core.responses import rfc3339
@@ -229,7 +229,9 @@ def finish_operations(
     pending = set(
         session.scalars(
             select(Operation.target_uid).where(
-                Operation.target_uid.in_([p["b_uid"] for p in params]), Operation.done.is_(False)
+                # One array parameter, not an IN list of a parameter per resource.
+                Operation.target_uid == any_(cast([p["b_uid"] for p in params], ARRAY(Uuid))),
+                Operation.done.is_(False),
             )
         )
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Acl, AuditRecord, Cluster, ResourceStatus, Topic, User
@@ -45,6 +46,30 @@ def children(
 
 def topics(session: Session, cluster_uid: uuid.UUID) -> list[tuple[Topic, ResourceStatus | None]]:
     return children(session, Topic, cluster_uid)
+
+
+def topics_due(
+    session: Session, cluster_uid: uuid.UUID, checked_after: datetime
+) -> list[tuple[Topic, ResourceStatus | None]]:
+    """The topics a pass looks at: every unconverged one (no status, a newer generation, being
+    deleted, not ACTIVE), and converged ones last checked before `checked_after`."""
+    s = ResourceStatus
+    rows = session.execute(
+        select(Topic, s)
+        .outerjoin(s, s.resource_uid == Topic.uid)
+        .where(
+            Topic.cluster_uid == cluster_uid,
+            or_(
+                s.resource_uid.is_(None),
+                Topic.delete_time.is_not(None),
+                s.state != "ACTIVE",
+                s.observed_generation != Topic.generation,
+                s.last_checked_time.is_(None),
+                s.last_checked_time < checked_after,
+            ),
+        )
+    ).all()
+    return [(r[0], r[1]) for r in rows]
 
 
 def acls(session: Session, cluster_uid: uuid.UUID) -> list[tuple[Acl, ResourceStatus | None]]:

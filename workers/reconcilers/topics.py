@@ -6,7 +6,7 @@ manage are never touched."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from app.models import ResourceStatus, Topic
@@ -34,33 +34,20 @@ def _desired(row: Topic, st: ResourceStatus | None) -> planning.DesiredTopic:
     )
 
 
-def _due(row: Topic, st: ResourceStatus | None, checked_after: datetime) -> bool:
-    """Whether a pass looks at the topic: anything unconverged, and converged topics whose
-    last check is older than half the recheck interval. A converged topic checked moments ago
-    is left out, so a pass caused by one new topic (or by a batch of them) costs that topic's
-    describe, not one for every topic of the cluster; drift on the others is still found
-    within one recheck, when the sweeper asks for the pass that looks at them."""
-    return (
-        st is None
-        or row.delete_time is not None
-        or st.state != "ACTIVE"
-        or st.observed_generation != row.generation
-        or st.last_checked_time is None
-        or st.last_checked_time < checked_after
-    )
-
-
 def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     got = admin_of(ctx, cluster_uid)
     if isinstance(got, Ready):
         return got
     cluster, admin = got
+    # A converged topic checked moments ago is left out, so a pass caused by one new topic (or
+    # a batch of them) describes those, not every topic of the cluster; drift on the others is
+    # still found within one recheck interval, when the sweeper asks for the pass that looks.
     checked_after = utcnow() - timedelta(seconds=ctx.settings.recheck_seconds / 2)
     # A topic Kafka refused stays FAILED until its spec changes (a new generation).
     rows = [
         (r, s)
-        for r, s in store.topics(ctx.session, cluster_uid)
-        if not failed(r.generation, r.delete_time is not None, s) and _due(r, s, checked_after)
+        for r, s in store.topics_due(ctx.session, cluster_uid, checked_after)
+        if not failed(r.generation, r.delete_time is not None, s)
     ]
     if not rows:
         return Ready("no topics to look at")
