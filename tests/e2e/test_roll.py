@@ -172,6 +172,42 @@ class PodWatch:
         return {name: len(uids) - 1 for name, uids in self.uids.items()}
 
 
+class OperationWatch:
+    """Every distinct (progress, status message, steps) an Operation showed while polled."""
+
+    def __init__(self, stack: Stack, name: str) -> None:
+        self.stack = stack
+        self.name = name
+        self.lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.3):
+            try:
+                meta = self.stack.ok("GET", f"/v1/{self.name}")["metadata"]
+            except Exception:  # a poll that failed: the next one counts
+                continue
+            steps = " ".join(
+                f"{s['name'].split()[1].removeprefix('kafka-')}={s['state']}"
+                for s in meta["steps"]
+                if " " in s["name"]
+            )
+            line = f"{meta['progress_percent']:4d}% {meta['status_message']}" + (
+                f"\n        {steps}" if steps else ""
+            )
+            if not self.lines or self.lines[-1] != line:
+                self.lines.append(line)
+
+    def stop(self) -> list[str]:
+        self._stop.set()
+        self._thread.join(5)
+        meta = self.stack.ok("GET", f"/v1/{self.name}")["metadata"]
+        self.lines.append(f"{meta['progress_percent']:4d}% {meta['status_message']}")
+        return self.lines
+
+
 def _check_read_back(rc: RollCluster, stack: Stack, sent: list[bytes], prefix: str) -> None:
     rc.refresh(stack)
     rc.total += len(sent)
@@ -262,7 +298,11 @@ def test_3_upgrade_then_finalize_then_no_downgrade(stack: Stack, roll_cluster: R
     watch = PodWatch(stack, rc.namespace)
     load = Load(rc.config, "upgrade")
     op = stack.ok("PATCH", rc.path, json={"kafka_version": NEW})
+    progress = OperationWatch(stack, op["name"])
     done = _wait_rolled(stack, op, timeout=420)
+    seen = progress.stop()
+    print("upgrade as the Operation showed it:\n" + "\n".join(seen))
+    assert any("finalizing metadata.version" in line for line in seen), seen
     sent = load.stop()
     restarts = watch.stop()
     assert restarts == dict.fromkeys(PODS, 1), restarts
@@ -285,5 +325,6 @@ def test_3_upgrade_then_finalize_then_no_downgrade(stack: Stack, roll_cluster: R
         client.close()
     assert mv["finalized"][1] == mv["supported"][1], mv
     down = stack.call("PATCH", rc.path, json={"kafka_version": OLD})
+    print("downgrade:", down.status_code, down.text)
     assert down.status_code == 400, down.text
     assert down.json()["error"]["status"] == "FAILED_PRECONDITION"
