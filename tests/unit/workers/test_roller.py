@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -354,3 +355,56 @@ def test_templates_change_only_for_what_needs_a_restart() -> None:
     user = "kplane.io/user-change-hash"
     assert rebuilt["kafka-broker"][user] == base["kafka-broker"][user]
     assert _annotations({}, version="4.4.0")["kafka-broker"][user] != base["kafka-broker"][user]
+
+
+def _sts(revision: str, user_hash: str, replicas: int = 3) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "kafka-broker", "generation": 2},
+        "spec": {
+            "replicas": replicas,
+            "template": {"metadata": {"annotations": {names.ANNOTATION_USER_HASH: user_hash}}},
+        },
+        "status": {"observedGeneration": 2, "updateRevision": revision},
+    }
+
+
+def _pod(name: str, revision: str, user_hash: str | None, **status: object) -> dict[str, Any]:
+    annotations = {names.ANNOTATION_USER_HASH: user_hash} if user_hash is not None else {}
+    return {
+        "metadata": {
+            "name": name,
+            "labels": {names.LABEL_REVISION: revision},
+            "annotations": annotations,
+        },
+        "status": {"conditions": [{"type": "Ready", "status": "True"}], **status},
+    }
+
+
+def test_pod_facts_from_revisions_and_hashes() -> None:
+    from workers.reconcilers.roller import pod_facts
+
+    waiting = {"containerStatuses": [{"state": {"waiting": {"reason": "ImageNotRunnable"}}}]}
+    facts = pod_facts(
+        _sts("rev-2", "u2"),
+        [
+            _pod("kafka-broker-0", "rev-2", "u2"),  # current
+            _pod("kafka-broker-1", "rev-1", "u1"),  # a user change
+            # kafka-broker-2 missing: deleted, not recreated yet
+        ],
+        "broker",
+    )
+    by_name = {f.name: f for f in facts}
+    assert by_name["kafka-broker-0"].current and by_name["kafka-broker-0"].node_id == 100
+    assert not by_name["kafka-broker-1"].current and by_name["kafka-broker-1"].user_change
+    assert by_name["kafka-broker-2"].current and not by_name["kafka-broker-2"].ready
+    facts = pod_facts(
+        _sts("rev-2", "u1"),
+        [
+            _pod("kafka-broker-0", "rev-1", "u1"),  # only an image build differs
+            _pod("kafka-broker-1", "rev-1", None),  # from before the hash existed
+            _pod("kafka-broker-2", "rev-2", "u1", **waiting),
+        ],
+        "broker",
+    )
+    assert [f.user_change for f in facts] == [False, False, False]
+    assert facts[2].cannot_start.startswith("ImageNotRunnable")
