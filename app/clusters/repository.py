@@ -8,6 +8,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import Tx
 from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import Cluster, ResourceStatus, Topic
@@ -21,7 +22,7 @@ _GET_SHARE = _GET + " FOR SHARE OF r"
 
 
 async def get(
-    session: AsyncSession, project_id: str, cluster_id: str, lock: Lock = None
+    session: AsyncSession | Tx, project_id: str, cluster_id: str, lock: Lock = None
 ) -> tuple[Cluster, ResourceStatus | None] | None:
     """The cluster and its status; `lock` = "update" for changes to the cluster itself, "share"
     for changes inside it (topics, acls, users) that must not race a cluster change."""
@@ -30,6 +31,7 @@ async def get(
     if lock == "share":
         # Changes inside a cluster only read it: a plain row suffices, no ORM object.
         return await fetch_resource(session, _GET_SHARE, project_id, cluster_id)
+    assert isinstance(session, AsyncSession), "a change of the cluster itself goes through the ORM"
     query = (
         select(Cluster, ResourceStatus)
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Cluster.uid)

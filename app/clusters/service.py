@@ -130,14 +130,23 @@ async def get(
     return found
 
 
+def live(
+    found: tuple[Cluster, ResourceStatus | None] | None, project_id: str, cluster_id: str
+) -> tuple[Cluster, ResourceStatus | None]:
+    """`found`, refusing a missing cluster and one being deleted (nothing new may start in it)."""
+    if found is None:
+        raise not_found(KIND, name_of(project_id, cluster_id))
+    if found[0].delete_time is not None:
+        raise aborted("CLUSTER_DELETING", f"{name_of(project_id, cluster_id)} is being deleted")
+    return found
+
+
 async def get_live(
     session: AsyncSession | Tx, project_id: str, cluster_id: str, lock: repository.Lock = None
 ) -> tuple[Cluster, ResourceStatus | None]:
     """The cluster, refusing one that is being deleted (nothing new may start in it)."""
-    cluster, status = await get(session, project_id, cluster_id, lock)
-    if cluster.delete_time is not None:
-        raise aborted("CLUSTER_DELETING", f"{name_of(project_id, cluster_id)} is being deleted")
-    return cluster, status
+    found = await repository.get(session, project_id, cluster_id, lock)
+    return live(found, project_id, cluster_id)
 
 
 async def create(

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import sessionmaker_of
+from app.core.db import Unit, add_row, sessionmaker_of
 from app.models import AuditRecord
+from app.models.base import utcnow
 
 log = logging.getLogger("kplane.audit")
 MUTATING = frozenset({"POST", "PATCH", "DELETE", "PUT"})
@@ -60,17 +61,18 @@ def set_target(request: Request, target: str, project_id: str | None = None) -> 
         request.state.audit_project = project_id
 
 
-def _record(request: Request, code: int, result: str, message: str) -> AuditRecord:
-    return AuditRecord(
-        project_id=_project_of(request),
-        principal=_principal_of(request),
-        action=_action_of(request),
-        target=_target_of(request),
-        request_id=request_id_of(request),
-        result_code=code,
-        result=result,
-        message=message[:2000],
-    )
+def _fields(request: Request, code: int, result: str, message: str) -> dict[str, Any]:
+    return {
+        "project_id": _project_of(request),
+        "principal": _principal_of(request),
+        "action": _action_of(request),
+        "target": _target_of(request),
+        "request_id": request_id_of(request),
+        "result_code": code,
+        "result": result,
+        "message": message[:2000],
+        "time": utcnow(),
+    }
 
 
 def set_targets(request: Request, targets: list[str]) -> None:
@@ -78,18 +80,18 @@ def set_targets(request: Request, targets: list[str]) -> None:
     request.state.audit_targets = targets
 
 
-def record_success(session: AsyncSession, request: Request, code: int = 200) -> None:
+def record_success(session: Unit, request: Request, code: int = 200) -> None:
     """Add the audit row(s) of a successful mutation to the request's transaction."""
     if request.method not in MUTATING:
         return
     note = getattr(request.state, "audit_note", "")
     targets: list[str] | None = getattr(request.state, "audit_targets", None)
     if targets is None:
-        session.add(_record(request, code, "OK", note))
+        add_row(session, AuditRecord, **_fields(request, code, "OK", note))
         return
     for target in targets:
         request.state.audit_target = target
-        session.add(_record(request, code, "OK", note))
+        add_row(session, AuditRecord, **_fields(request, code, "OK", note))
 
 
 async def record_failure(request: Request, code: int, status: str, message: str) -> None:
@@ -100,7 +102,7 @@ async def record_failure(request: Request, code: int, status: str, message: str)
         return
     try:
         async with sessionmaker_of(request)() as session:
-            session.add(_record(request, code, status, message))
+            session.add(AuditRecord(**_fields(request, code, status, message)))
             await session.commit()
     except Exception:
         # An audit write must never turn a 4xx into a 500; the access log still has the line.

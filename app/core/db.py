@@ -1,8 +1,10 @@
-"""The database session boundary of a request.
+"""The database transaction boundary of a request.
 
-A request gets one AsyncSession inside one transaction. Services add and flush but never commit;
-the boundary commits once the endpoint returned, then runs the session's after-commit callbacks
-(the Celery messages), which are dropped if the transaction rolls back.
+A mutation runs in one transaction: an AsyncSession (`SessionDep`), or for creates a `Tx` — a
+plain asyncpg connection in a transaction, with none of the ORM's unit-of-work machinery (a
+create only reads with prepared statements and adds new rows). Both are a `Unit`: services add
+new rows to it and never commit; the boundary writes the new rows in one statement, commits,
+then runs the after-commit callbacks (the Celery messages), which are dropped on a rollback.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol, cast
+from types import SimpleNamespace
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
 import orjson
 from fastapi import Depends, Request
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Mapper
 
 AfterCommit = Callable[[], Awaitable[None]]
+M = TypeVar("M")
 
 
 def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
@@ -43,13 +47,62 @@ def make_sessionmaker(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, **kwargs)
 
 
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+class Unit(Protocol):
+    """What services need of a transaction: somewhere to add new rows and to keep per-transaction
+    notes (after-commit callbacks). AsyncSession is one; Tx is the light one."""
+
+    @property
+    def info(self) -> dict[Any, Any]: ...
+
+    def add(self, instance: object) -> None: ...
+
+
+class Tx:
+    """A transaction on a raw asyncpg connection. New rows are kept (model instances that no
+    session tracks, or rows of add_row) and written in one statement at the end."""
+
+    __slots__ = ("connection", "info", "new")
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.info: dict[Any, Any] = {}
+        self.new: list[object] = []
+
+    def add(self, instance: object) -> None:
+        self.new.append(instance)
+
+
+class NewRow(SimpleNamespace):
+    """A row to insert: the model's attribute names on a plain object (see add_row)."""
+
+    def __init__(self, model: type[Any], values: dict[str, Any]) -> None:
+        super().__init__(**values)
+        self.__dict__["__model__"] = model
+
+
+def add_row(unit: Unit, model: type[M], **values: Any) -> M:
+    """A new row of `model`, written with the transaction's other new rows in one statement.
+
+    A plain object with the model's attributes, not an ORM instance: a new row needs none of the
+    ORM's tracking, and building an instance costs a hundred times more (instance state and an
+    event per instrumented attribute). So it is only for rows that are inserted and read back,
+    never changed or related through the ORM in the same transaction.
+    """
+    row = NewRow(model, values)
+    if isinstance(unit, Tx):
+        unit.new.append(row)
+    else:
+        unit.info.setdefault("new_rows", []).append(row)
+    return cast(M, row)
+
+
+def after_commit(unit: Unit, callback: AfterCommit) -> None:
     """Run `callback` once the request's transaction has committed (never if it rolls back)."""
-    session.info.setdefault("after_commit", []).append(callback)
+    unit.info.setdefault("after_commit", []).append(callback)
 
 
-async def run_after_commit(session: AsyncSession) -> None:
-    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+async def run_after_commit(unit: Unit) -> None:
+    callbacks: list[AfterCommit] = unit.info.pop("after_commit", [])
     for callback in callbacks:
         await callback()
 
@@ -59,13 +112,29 @@ class ReadPool(Protocol):
 
 
 def read_connection(request: Request) -> AbstractAsyncContextManager[Any]:
-    """An asyncpg connection for the hot single-resource reads, with no ORM session around it:
-    from the app's read pool (autocommit, JSON codecs as SQLAlchemy's)."""
+    """An asyncpg connection for the hot reads (and, in a transaction, creates), with no ORM
+    session around it: from the app's asyncpg pool (autocommit outside a transaction; JSON
+    decoded with orjson)."""
     pool: ReadPool = request.app.state.read_pool
     return pool.acquire()
 
 
-async def make_read_pool(url: str, size: int = 10) -> Any:
+@asynccontextmanager
+async def write_transaction(request: Request) -> AsyncIterator[Tx]:
+    """A Tx on a connection of the asyncpg pool. When the block ends without an error, the audit
+    record of the success and every new row are written in one statement and the transaction
+    commits; then the after-commit callbacks run. On an error everything rolls back."""
+    from app.core import audit  # audit needs sessionmaker_of from this module
+
+    async with read_connection(request) as connection, connection.transaction():
+        tx = Tx(connection)
+        yield tx
+        audit.record_success(tx, request)
+        await insert_rows(tx, tx.new)
+    await run_after_commit(tx)
+
+
+async def make_read_pool(url: str, size: int = 20) -> Any:
     import asyncpg
 
     async def codecs(connection: Any) -> None:
@@ -77,8 +146,20 @@ async def make_read_pool(url: str, size: int = 10) -> Any:
                 decoder=orjson.loads,
             )
 
+    async def keep_session(connection: Any) -> None:
+        """Nothing to reset: the API sets no session state (no SET, LISTEN, cursors or session
+        advisory locks; its locks are transaction-scoped), and asyncpg still rolls back an open
+        transaction. The default reset costs a round trip on every release."""
+
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    return await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=codecs)
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=size,
+        init=codecs,
+        reset=keep_session,
+        server_settings={"application_name": "kplane-api"},
+    )
 
 
 class SingleConnectionPool:
@@ -152,7 +233,7 @@ def _plan_insert(cls: Any) -> tuple[str, tuple[_InsertColumn, ...]]:
 
 
 def _column_value(obj: Any, column: _InsertColumn) -> Any:
-    value = getattr(obj, column.key)
+    value = getattr(obj, column.key, None)
     if value is None and column.default is not None:
         # What the ORM's flush would do: the column's Python-side default.
         default = column.default
@@ -172,20 +253,34 @@ def _insert_sql(cls: Any, objs: list[Any], args: list[Any]) -> str:
     """
     table, columns = _insert_columns(cls)
     rows = [[_column_value(obj, column) for column in columns] for obj in objs]
-    kept = [
+    kept = tuple(
         i
         for i, column in enumerate(columns)
         if not (column.omit_when_none and all(row[i] is None for row in rows))
-    ]
-    names = ", ".join(columns[i].name for i in kept)
-    start = len(args) + 1
+    )
     if len(rows) == 1:
         args.extend(rows[0][i] for i in kept)
+    else:
+        args.extend([row[i] for row in rows] for i in kept)
+    shape = (cls, kept, len(rows) == 1, len(args) - len(kept) + 1)
+    sql = _insert_texts.get(shape)
+    if sql is None:
+        sql = _insert_texts[shape] = _insert_text(table, columns, *shape[1:])
+    return sql
+
+
+_insert_texts: dict[tuple[Any, tuple[int, ...], bool, int], str] = {}
+
+
+def _insert_text(
+    table: str, columns: tuple[_InsertColumn, ...], kept: tuple[int, ...], one: bool, start: int
+) -> str:
+    names = ", ".join(columns[i].name for i in kept)
+    if one:
         values = ", ".join(
             f"${n}::text::jsonb" if columns[i].jsonb else f"${n}" for n, i in enumerate(kept, start)
         )
         return f"INSERT INTO {table} ({names}) VALUES ({values})"  # noqa: S608 - names are the models'
-    args.extend([row[i] for row in rows] for i in kept)
     arrays = ", ".join(f"${n}::{columns[i].array_type}" for n, i in enumerate(kept, start))
     selected = ", ".join(
         f"c{n}::jsonb" if columns[i].jsonb else f"c{n}" for n, i in enumerate(kept, start)
@@ -197,8 +292,8 @@ def _insert_sql(cls: Any, objs: list[Any], args: list[Any]) -> str:
     )
 
 
-async def insert_new_rows(session: AsyncSession) -> None:
-    """Write every new ORM object of the transaction in ONE statement.
+async def insert_rows(unit: Unit | Any, new: list[Any]) -> None:
+    """Write the new model instances `new` in ONE statement in `unit`'s transaction.
 
     A mutation typically adds several rows of different tables (the resource, its Operation, the
     idempotency record, the audit record); the ORM would send one INSERT per table. A
@@ -206,22 +301,30 @@ async def insert_new_rows(session: AsyncSession) -> None:
     INSERT per table however many rows a batch adds. Foreign keys are checked at the end of the
     statement, so the order of the parts does not matter.
     """
-    new = list(session.new)
-    if len(new) < 2:
-        return
     by_model: dict[Any, list[Any]] = {}
     for obj in new:
-        by_model.setdefault(type(obj), []).append(obj)
+        model = obj.__model__ if isinstance(obj, NewRow) else type(obj)
+        by_model.setdefault(model, []).append(obj)
     args: list[Any] = []
     parts = [_insert_sql(cls, objs, args) for cls, objs in by_model.items()]
     from app.core.fastread import execute
 
     if len(parts) == 1:
-        await execute(session, parts[0], *args)
-    else:
+        await execute(unit, parts[0], *args)
+    elif parts:
         ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
-        await execute(session, f"WITH {ctes} {parts[-1]}", *args)
-    for obj in new:
+        await execute(unit, f"WITH {ctes} {parts[-1]}", *args)
+
+
+async def insert_new_rows(session: AsyncSession) -> None:
+    """insert_rows for the session's new ORM objects and add_row rows (the ORM's flush is left
+    nothing to insert)."""
+    tracked = list(session.new)
+    rows: list[NewRow] = session.info.pop("new_rows", [])
+    if not rows and len(tracked) < 2:
+        return
+    await insert_rows(session, tracked + rows)
+    for obj in tracked:
         session.expunge(obj)
 
 
@@ -246,6 +349,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             session.info.pop("after_commit", None)
+            session.info.pop("new_rows", None)
             raise
     await run_after_commit(session)
 

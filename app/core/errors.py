@@ -174,9 +174,12 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def _unhandled_handler(request: Request, exc: Exception) -> Response:
+    from asyncpg import UniqueViolationError
     from sqlalchemy.exc import IntegrityError
 
-    if isinstance(exc, IntegrityError) and "unique" in str(exc.orig).lower():
+    if isinstance(exc, UniqueViolationError) or (
+        isinstance(exc, IntegrityError) and "unique" in str(exc.orig).lower()
+    ):
         # Two concurrent creates of one id: the loser of the race gets what a retry would.
         return await _respond(
             request,

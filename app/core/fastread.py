@@ -16,15 +16,17 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.core.db import Tx
 from app.models import Base, ResourceStatus
 
 STATUS_COLUMNS = ("resource_uid", "observed_generation", "state", "conditions", "data", "version")
 
 
-def resource_select(model: type[Base], *where_columns: str) -> str:
-    """SELECT every column of `model` plus its status (prefixed `s_`), by `where_columns`."""
+def resource_select(model: type[Base], *where_columns: str, extra: str = "") -> str:
+    """SELECT every column of `model` plus its status (prefixed `s_`), by `where_columns`;
+    `extra` adds columns named `x_...` (read with fetch_resource_extras)."""
     table = cast(Table, model.__table__)
-    columns = ", ".join(f"r.{c.name}" for c in table.columns)
+    columns = ", ".join([*(f"r.{c.name}" for c in table.columns), *([extra] if extra else [])])
     status = ", ".join(f"s.{c} AS s_{c}" for c in STATUS_COLUMNS)
     where = " AND ".join(f"r.{c} = ${i}" for i, c in enumerate(where_columns, start=1))
     return (
@@ -33,13 +35,16 @@ def resource_select(model: type[Base], *where_columns: str) -> str:
     )
 
 
-def split(record: Any) -> tuple[Any, Any]:
-    """(desired, status-or-None) namespaces from one joined record."""
+def split(record: Any, extras: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    """(desired, status-or-None) namespaces from one joined record; `x_` columns go to
+    `extras`."""
     desired: dict[str, Any] = {}
     status: dict[str, Any] = {}
     for key, value in record.items():
         if key.startswith("s_"):
             status[key[2:]] = value
+        elif key.startswith("x_") and extras is not None:
+            extras[key[2:]] = value
         else:
             desired[key] = value
     return SimpleNamespace(**desired), (
@@ -50,7 +55,7 @@ def split(record: Any) -> tuple[Any, Any]:
 async def _driver(source: AsyncSession | Any) -> Any:
     """The asyncpg connection of a session, or `source` itself when it already is one."""
     if not isinstance(source, AsyncSession):
-        return source
+        return source.connection if isinstance(source, Tx) else source
     cached = source.info.get("driver")
     if cached is not None:
         return cached
@@ -81,12 +86,24 @@ async def fetch_resource(
     return None if record is None else split(record)
 
 
-async def execute(session: AsyncSession, sql: str, *args: Any) -> None:
+async def fetch_resource_extras(
+    session: AsyncSession | Any, sql: str, *args: Any
+) -> tuple[Any, Any, dict[str, Any]] | None:
+    """fetch_resource for a resource_select with `extra` columns: also {name: value} of those."""
+    record = await (await _driver(session)).fetchrow(sql, *args)
+    if record is None:
+        return None
+    extras: dict[str, Any] = {}
+    desired, status = split(record, extras)
+    return desired, status, extras
+
+
+async def execute(session: AsyncSession | Any, sql: str, *args: Any) -> None:
     """Run one statement inside the session's transaction."""
     await (await _driver(session)).execute(sql, *args)
 
 
-async def fetch_value(session: AsyncSession, sql: str, *args: Any) -> Any:
+async def fetch_value(session: AsyncSession | Any, sql: str, *args: Any) -> Any:
     return await (await _driver(session)).fetchval(sql, *args)
 
 

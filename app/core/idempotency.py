@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.core.auth import PrincipalDep
-from app.core.db import SessionDep
+from app.core.db import SessionDep, Unit, add_row
 from app.core.errors import ApiError, invalid_field
-from app.core.fastread import fetch_resource
+from app.core.fastread import execute, fetch_resource
 from app.core.responses import Json
 from app.core.secrets import decrypt_bytes, encrypt_bytes
 from app.core.settings import get_settings
@@ -50,6 +50,7 @@ _LOCK_AND_READ = (
     "k.body_ciphertext, k.create_time, NULL AS s_resource_uid FROM (SELECT 1) AS one "
     "LEFT JOIN idempotency_keys AS k ON k.principal = $2 AND k.key = $3"
 )
+_DELETE = "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2"
 
 
 def _lock_id(principal: str, key: str) -> int:
@@ -58,9 +59,7 @@ def _lock_id(principal: str, key: str) -> int:
 
 
 class Idempotency:
-    def __init__(
-        self, request: Request, session: AsyncSession, principal: str, key: str | None
-    ) -> None:
+    def __init__(self, request: Request, session: Unit, principal: str, key: str | None) -> None:
         self.request = request
         self.session = session
         self.principal = principal
@@ -99,12 +98,7 @@ class Idempotency:
         ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
         stored = row if row.request_hash is not None else None
         if stored is not None and stored.create_time < utcnow() - ttl:
-            await self.session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.principal == self.principal,
-                    IdempotencyRecord.key == self.key,
-                )
-            )
+            await execute(self.session, _DELETE, self.principal, self.key)
             stored = None
         if stored is not None:
             if stored.request_hash != request_hash:
@@ -118,14 +112,15 @@ class Idempotency:
             body = orjson.loads(decrypt_bytes(stored.body_ciphertext))
             return Result(body, stored.status_code).response()
         result = await mutate()
-        self.session.add(
-            IdempotencyRecord(
-                principal=self.principal,
-                key=self.key,
-                request_hash=request_hash,
-                status_code=result.status_code,
-                body_ciphertext=encrypt_bytes(orjson.dumps(result.body)),
-            )
+        add_row(
+            self.session,
+            IdempotencyRecord,
+            principal=self.principal,
+            key=self.key,
+            request_hash=request_hash,
+            status_code=result.status_code,
+            body_ciphertext=encrypt_bytes(orjson.dumps(result.body)),
+            create_time=utcnow(),
         )
         return result.response()
 
@@ -139,16 +134,18 @@ async def purge_expired(session: AsyncSession) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def _key(
-    request_id: Annotated[
-        str | None,
-        Query(
-            description="Idempotency key (a UUID); the same key and body return the first "
-            "response for 24 hours."
-        ),
-    ] = None,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> str | None:
+RequestIdQuery = Annotated[
+    str | None,
+    Query(
+        description="Idempotency key (a UUID); the same key and body return the first "
+        "response for 24 hours."
+    ),
+]
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def parse_key(request_id: str | None, idempotency_key: str | None) -> str | None:
+    """The request's idempotency key: `request_id` (a UUID) or the `Idempotency-Key` header."""
     key = request_id if request_id is not None else idempotency_key
     if key is None:
         return None
@@ -160,6 +157,12 @@ async def _key(
     if not key or len(key) > 200 or not key.isprintable():
         raise invalid_field("Idempotency-Key", "must be 1-200 printable characters")
     return key
+
+
+async def _key(
+    request_id: RequestIdQuery = None, idempotency_key: IdempotencyKeyHeader = None
+) -> str | None:
+    return parse_key(request_id, idempotency_key)
 
 
 async def get_idempotency(

@@ -21,9 +21,8 @@ from typing import Any
 
 import redis
 from celery import Celery
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import after_commit
+from app.core.db import Unit, after_commit
 from app.core.settings import get_settings
 
 log = logging.getLogger("kplane.queue")
@@ -92,7 +91,7 @@ async def publish(name: str, *args: Any) -> bool:
         return False
 
 
-def enqueue_after_commit(session: AsyncSession, name: str, *args: str) -> None:
+def enqueue_after_commit(session: Unit, name: str, *args: str) -> None:
     """Queue `name(*args)` to be sent once the request's transaction has committed.
 
     Duplicates within one transaction are sent once: tasks are level-triggered by id.

@@ -24,10 +24,6 @@ def list_query(project_id: str) -> AnySelect:
     return select(Operation).where(Operation.project_id == project_id)
 
 
-def add(session: AsyncSession, op: Operation) -> None:
-    session.add(op)
-
-
 def new_operation_id() -> str:
     return f"op-{uuid.uuid4().hex}"
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.db import Unit, add_row
 from app.core.errors import ApiError
 from app.core.queue import enqueue_after_commit
 from app.core.responses import make_etag, rfc3339
@@ -50,7 +51,7 @@ def body(op: Operation) -> dict[str, Any]:
 
 
 def start(
-    session: AsyncSession,
+    session: Unit,
     *,
     project_id: str,
     verb: str,
@@ -64,7 +65,9 @@ def start(
 ) -> Operation:
     """A new Operation; `finished_response` given = nothing to reconcile, done already."""
     now = utcnow()
-    op = Operation(
+    return add_row(
+        session,
+        Operation,
         uid=uuid.uuid4(),
         project_id=project_id,
         operation_id=repository.new_operation_id(),
@@ -87,8 +90,6 @@ def start(
         error=None,
         response=finished_response,
     )
-    repository.add(session, op)
-    return op
 
 
 async def get(session: AsyncSession, project_id: str, operation_id: str) -> Operation:
@@ -154,7 +155,7 @@ class _Reconciled(Protocol):
 
 
 def start_reconcile(
-    session: AsyncSession,
+    session: Unit,
     row: _Reconciled,
     *,
     kind: str,

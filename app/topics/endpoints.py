@@ -11,13 +11,14 @@ from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, read_connection
+from app.core.db import SessionDep, Tx, read_connection
 from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
 from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
+from app.core.writes import WriteDep
 from app.models import Topic
 from app.operations import service as operations
 from app.operations.schemas import OperationOut
@@ -57,20 +58,17 @@ async def create_topic(
     cluster: str,
     request: Request,
     body: TopicIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    write: WriteDep,
     topic_id: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     audit.set_target(request, service.name_of(project, cluster, topic_id))
-    authorize(principal, project, Role.EDITOR)
+    write.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
-        op = await service.create(session, parent, topic_id, body, request_id_of(request))
+    async def mutate(tx: Tx) -> Result:
+        op = await service.create(tx, project, cluster, topic_id, body, request_id_of(request))
         return Result(operations.body(op))
 
-    return await idempotency.run(mutate)
+    return await write.run(mutate)
 
 
 @router.post(
@@ -85,25 +83,19 @@ async def create_topic(
     "`request_id` / `Idempotency-Key`, a retry returns the whole first response.",
 )
 async def batch_create_topics(
-    project: str,
-    cluster: str,
-    request: Request,
-    body: BatchCreateTopicsIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    project: str, cluster: str, request: Request, body: BatchCreateTopicsIn, write: WriteDep
 ) -> Response:
     audit.set_target(request, service.collection_of(project, cluster))
-    authorize(principal, project, Role.EDITOR)
+    write.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
+    async def mutate(tx: Tx) -> Result:
+        parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
         entries = [(r.topic_id, r.topic) for r in body.requests]
-        ops = await service.create_many(session, parent, entries, request_id_of(request))
+        ops = await service.create_many(tx, parent, entries, request_id_of(request))
         audit.set_targets(request, [op.target for op in ops])
         return Result({"operations": [operations.body(op) for op in ops]})
 
-    return await idempotency.run(mutate)
+    return await write.run(mutate)
 
 
 @router.get("/{topic}", operation_id="getTopic", response_model=TopicOut)

@@ -7,17 +7,17 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import Tx
 from app.core.fastread import (
     fetch_all,
     fetch_resource,
-    fetch_value,
+    fetch_resource_extras,
     listed_columns,
     resource_select,
 )
 from app.core.pagination import AnySelect
-from app.models import ResourceStatus, Topic
+from app.models import Cluster, ResourceStatus, Topic
 
-_COLLIDING = "SELECT topic_id FROM topics WHERE cluster_uid = $1 AND collision_key = $2"
 _COLLIDING_ANY = (
     "SELECT collision_key, topic_id FROM topics WHERE cluster_uid = $1 "
     "AND collision_key = ANY($2::text[])"
@@ -26,6 +26,14 @@ _LIST = select(*listed_columns(Topic)).outerjoin(
     ResourceStatus, ResourceStatus.resource_uid == Topic.uid
 )
 _GET = resource_select(Topic, "project_id", "cluster_id", "topic_id")
+_COLLIDING_IN_CLUSTER = (
+    "(SELECT t.topic_id FROM topics AS t WHERE t.cluster_uid = r.uid AND t.collision_key = $3) "
+    "AS x_colliding"
+)
+_CLUSTER_FOR_CREATE = (
+    resource_select(Cluster, "project_id", "cluster_id", extra=_COLLIDING_IN_CLUSTER)
+    + " FOR SHARE OF r"
+)
 
 
 async def get(
@@ -52,14 +60,21 @@ async def get(
     return None if row is None else (row[0], row[1])
 
 
-async def colliding(session: AsyncSession, cluster_uid: uuid.UUID, key: str) -> str | None:
-    """The name of the topic that `key` collides with in the cluster, if any."""
-    name = await fetch_value(session, _COLLIDING, cluster_uid, key)
-    return None if name is None else str(name)
+async def cluster_for_create(
+    session: AsyncSession | Tx, project_id: str, cluster_id: str, key: str
+) -> tuple[tuple[Cluster, ResourceStatus | None] | None, str | None]:
+    """The cluster, share-locked (no change of the cluster races the create), and the name of
+    the topic in it that `key` collides with, if any: one round trip."""
+    found = await fetch_resource_extras(session, _CLUSTER_FOR_CREATE, project_id, cluster_id, key)
+    if found is None:
+        return None, None
+    cluster, status, extras = found
+    colliding = extras["colliding"]
+    return (cluster, status), None if colliding is None else str(colliding)
 
 
 async def colliding_any(
-    session: AsyncSession, cluster_uid: uuid.UUID, keys: list[str]
+    session: AsyncSession | Tx, cluster_uid: uuid.UUID, keys: list[str]
 ) -> dict[str, str]:
     """collision key -> name of the existing topic, for those of `keys` taken in the cluster."""
     records = await fetch_all(session, _COLLIDING_ANY, cluster_uid, keys)

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clusters import service as clusters
+from app.core.db import Tx, Unit, add_row
 from app.core.errors import ApiError, FieldViolation, already_exists, not_found
 from app.core.ids import topic_collision_key, topic_name_violations
 from app.core.kafka_config import TOPIC_CONFIGS, config_violations
@@ -82,7 +84,7 @@ def _validate(values: dict[str, Any], cluster: Cluster) -> list[FieldViolation]:
 
 
 def _start(
-    session: AsyncSession,
+    session: Unit,
     t: Topic,
     verb: str,
     request_id: str,
@@ -120,8 +122,12 @@ def _collision(topic_id: str, existing: str) -> ApiError:
     )
 
 
-def _new_topic(cluster: Cluster, topic_id: str, values: dict[str, Any], now: datetime) -> Topic:
-    return Topic(
+def _add_topic(
+    unit: Unit, cluster: Cluster, topic_id: str, values: dict[str, Any], now: datetime
+) -> Topic:
+    return add_row(
+        unit,
+        Topic,
         uid=uuid.uuid4(),
         cluster_uid=cluster.uid,
         project_id=cluster.project_id,
@@ -138,17 +144,25 @@ def _new_topic(cluster: Cluster, topic_id: str, values: dict[str, Any], now: dat
 
 
 async def create(
-    session: AsyncSession, cluster: Cluster, topic_id: str, body_in: TopicIn, request_id: str
+    session: AsyncSession | Tx,
+    project_id: str,
+    cluster_id: str,
+    topic_id: str,
+    body_in: TopicIn,
+    request_id: str,
 ) -> Operation:
+    name_violations = topic_name_violations("topic_id", topic_id)
+    # An invalid name is refused below; it never reaches the database (it may hold a NUL).
+    key = "" if name_violations else topic_collision_key(topic_id)
+    found, existing = await repository.cluster_for_create(session, project_id, cluster_id, key)
+    cluster, _ = clusters.live(found, project_id, cluster_id)
     values = _values(body_in, cluster)
-    raise_if(topic_name_violations("topic_id", topic_id) + _validate(values, cluster))
-    existing = await repository.colliding(session, cluster.uid, topic_collision_key(topic_id))
+    raise_if(name_violations + _validate(values, cluster))
     if existing == topic_id:
         raise already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, topic_id))
     if existing is not None:
         raise _collision(topic_id, existing)
-    topic = _new_topic(cluster, topic_id, values, utcnow())
-    session.add(topic)
+    topic = _add_topic(session, cluster, topic_id, values, utcnow())
     return _start(session, topic, "create", request_id)
 
 
@@ -158,7 +172,7 @@ def _listed(names: list[str], most: int = 20) -> str:
 
 
 async def create_many(
-    session: AsyncSession,
+    session: AsyncSession | Tx,
     cluster: Cluster,
     entries: list[tuple[str, TopicIn]],
     request_id: str,
@@ -217,8 +231,7 @@ async def create_many(
     now = utcnow()
     operations_out = []
     for (topic_id, _), values in zip(entries, all_values, strict=True):
-        topic = _new_topic(cluster, topic_id, values, now)
-        session.add(topic)
+        topic = _add_topic(session, cluster, topic_id, values, now)
         operations_out.append(_start(session, topic, "create", request_id))
     return operations_out
 

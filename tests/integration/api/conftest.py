@@ -37,6 +37,9 @@ async def client(engine: AsyncEngine, app: FastAPI) -> AsyncIterator[httpx.Async
     forget_cached_tokens()
     async with engine.connect() as conn:
         outer = await conn.begin()
+        # Begin the outer transaction now: the app's raw asyncpg transactions on this
+        # connection must nest in it (as savepoints), never run and commit on their own.
+        await conn.exec_driver_sql("SELECT 1")
         app.state.sessionmaker = make_sessionmaker(conn, join_transaction_mode="create_savepoint")
         raw = await conn.get_raw_connection()
         app.state.read_pool = SingleConnectionPool(raw.driver_connection)
