@@ -3,7 +3,8 @@ through the API at the older Kafka version), under continuous acks=all idempoten
 RF=3 topic with min.insync.replicas=2, every message read back exactly once afterwards.
 
 The scenarios share the cluster and run in order: a config change that needs restarts, a roll
-blocked by an under-replicated partition, then the upgrade and its metadata.version finalize.
+blocked by an under-replicated partition, a roll cancelled between two pods, then the upgrade
+and its metadata.version finalize.
 """
 
 from __future__ import annotations
@@ -290,6 +291,33 @@ def test_2_roll_blocked_by_an_under_replicated_partition(
     _wait_rolled(stack, op)
     sent = load.stop()
     _check_read_back(rc, stack, sent, "blocked")
+
+
+def test_2b_cancel_stops_between_two_pods(stack: Stack, roll_cluster: RollCluster) -> None:
+    rc = roll_cluster
+    rc.refresh(stack)
+    watch = PodWatch(stack, rc.namespace)
+    op = stack.ok("PATCH", rc.path, json={"config": {"offsets.retention.minutes": "10083"}})
+
+    def restarting() -> dict[str, Any] | None:
+        got = stack.ok("GET", f"/v1/{op['name']}")
+        return got if got["metadata"]["status_message"].startswith("restarting ") else None
+
+    wait_for(restarting, 120, "the roll to start")
+    stack.ok("POST", f"/v1/{op['name']}:cancel")
+    cancelled = wait_for(
+        lambda: (got := stack.ok("GET", f"/v1/{op['name']}"))["done"] and got,
+        120,
+        "the cancelled Operation to end",
+    )
+    assert cancelled["error"]["status"] == "CANCELLED", cancelled
+    # The pod in progress finished; no other was touched.
+    wait_for(lambda: stack.ok("GET", rc.path)["state"] == "ACTIVE", 120, "the cluster ACTIVE")
+    restarts = watch.stop()
+    assert sum(restarts.values()) == 1, restarts
+    assert watch.most_down <= 1
+    conditions = {c["type"]: c for c in stack.ok("GET", rc.path)["conditions"]}
+    assert conditions["PodsUpToDate"]["reason"] == "Cancelled", conditions
 
 
 def test_3_upgrade_then_finalize_then_no_downgrade(stack: Stack, roll_cluster: RollCluster) -> None:
