@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Step(BaseModel):
+    """One step of the work: a cluster's phases, or one pod of a rolling restart."""
+
     name: str
-    state: str
+    state: str = Field(
+        description="PENDING, RUNNING, DONE, or BLOCKED (waiting on something outside the "
+        "step; `message` says what)"
+    )
     message: str = ""
 
 
