@@ -3,6 +3,7 @@ transaction is rolled back after each test (the app's commits become savepoint r
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,18 @@ async def client(engine: AsyncEngine, app: FastAPI) -> AsyncIterator[httpx.Async
         async with httpx.AsyncClient(transport=transport, base_url="http://kplane") as c:
             yield c
         await outer.rollback()
+
+
+async def live_project(client: httpx.AsyncClient, admin: dict[str, str]) -> str:
+    """A new project with a 3-broker cluster `c` on a live server; returns the project id."""
+    project = f"p{uuid.uuid4().hex[:10]}"
+    r = await client.post(f"/v1/projects?project_id={project}", json={}, headers=admin)
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/v1/projects/{project}/clusters?cluster_id=c", json={"broker_count": 3}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    return project
 
 
 @dataclass

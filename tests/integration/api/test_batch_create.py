@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.conftest import LiveApi
-from tests.integration.api.conftest import World
+from tests.integration.api.conftest import World, live_project
 
 pytestmark = pytest.mark.anyio
 
@@ -197,16 +197,8 @@ async def test_one_thousand_topics_send_one_reconcile_message(live_api: LiveApi)
     import redis
 
     queue = redis.Redis.from_url(live_api.redis_url)
-    project = f"p{uuid.uuid4().hex[:10]}"
     async with httpx.AsyncClient(base_url=live_api.base_url, timeout=60) as c:
-        r = await c.post(f"/v1/projects?project_id={project}", json={}, headers=live_api.admin)
-        assert r.status_code == 200
-        r = await c.post(
-            f"/v1/projects/{project}/clusters?cluster_id=c",
-            json={"broker_count": 3},
-            headers=live_api.admin,
-        )
-        assert r.status_code == 200
+        project = await live_project(c, live_api.admin)
         cluster_uid = (
             await c.get(f"/v1/projects/{project}/clusters/c", headers=live_api.admin)
         ).json()["uid"]

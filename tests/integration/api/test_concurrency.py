@@ -10,26 +10,14 @@ import psycopg
 import pytest
 
 from tests.conftest import LiveApi
+from tests.integration.api.conftest import live_project
 
 pytestmark = pytest.mark.anyio
 
 
-async def _project(c: httpx.AsyncClient, live: LiveApi) -> str:
-    project = f"p{uuid.uuid4().hex[:10]}"
-    r = await c.post(f"/v1/projects?project_id={project}", json={}, headers=live.admin)
-    assert r.status_code == 200
-    r = await c.post(
-        f"/v1/projects/{project}/clusters?cluster_id=c",
-        json={"broker_count": 3},
-        headers=live.admin,
-    )
-    assert r.status_code == 200
-    return project
-
-
 async def test_fifty_concurrent_posts_with_one_key(live_api: LiveApi) -> None:
     async with httpx.AsyncClient(base_url=live_api.base_url, timeout=30) as c:
-        project = await _project(c, live_api)
+        project = await live_project(c, live_api.admin)
         key = str(uuid.uuid4())
         url = f"/v1/projects/{project}/clusters/c/topics?topic_id=orders&request_id={key}"
 
@@ -57,7 +45,7 @@ async def test_fifty_concurrent_posts_with_one_key(live_api: LiveApi) -> None:
 
 async def test_two_patches_with_one_etag(live_api: LiveApi) -> None:
     async with httpx.AsyncClient(base_url=live_api.base_url, timeout=30) as c:
-        project = await _project(c, live_api)
+        project = await live_project(c, live_api.admin)
         path = f"/v1/projects/{project}/clusters/c"
         etag = (await c.get(path, headers=live_api.admin)).json()["etag"]
         results = await asyncio.gather(
@@ -74,7 +62,7 @@ async def test_mutation_enqueues_after_commit(live_api: LiveApi) -> None:
     client = redis.Redis.from_url(live_api.redis_url)
     client.delete("kplane")
     async with httpx.AsyncClient(base_url=live_api.base_url, timeout=30) as c:
-        project = await _project(c, live_api)
+        project = await live_project(c, live_api.admin)
         r = await c.post(
             f"/v1/projects/{project}/clusters/c/topics?topic_id=q", json={}, headers=live_api.admin
         )
