@@ -4,7 +4,9 @@ One 3-controller/3-broker cluster for the module, two RF=3 topics with min.insyn
 holding data, an idempotent acks=all producer running through every move and a consumer
 reading every partition as it goes: 3 -> 5 brokers (the new brokers get replicas), 5 -> 3
 (replicas only on 100-102 afterwards, pods and claims of 103/104 gone), a scale to 1 refused
-up front, storage growth — and at the end zero failed sends, zero lost, zero duplicated.
+up front, storage growth — and at the end zero failed sends, zero lost, zero duplicated. The
+worker is SIGKILLed right after it starts the scale-out's reassignment: a new one resumes it
+without starting a second.
 """
 
 from __future__ import annotations
@@ -226,9 +228,24 @@ def _claims(stack: Stack, uid: str) -> dict[str, dict[str, Any]]:
 
 def test_scale_out_spreads_partitions_onto_the_new_brokers(stack: Stack, scaled: Scaled) -> None:
     started = time.monotonic()
-    _, lines = _wait_op_with_progress(
-        stack, stack.ok("PATCH", scaled.path, json={"broker_count": 5}), 240
-    )
+    op = stack.ok("PATCH", scaled.path, json={"broker_count": 5})
+
+    def moving() -> dict[str, Any] | None:
+        nonlocal op
+        op = stack.ok("GET", f"/v1/{op['name']}")
+        return op if "moving partitions" in op["metadata"]["status_message"] else None
+
+    # The worker dies (SIGKILL) right after it started the reassignment; a new one resumes.
+    wait_for(moving, 180, "the reassignment to start", interval=0.1)
+    stack.cp.kill("worker")
+    stack.cp.start_worker()
+    _, lines = _wait_op_with_progress(stack, op, 240)
+    submitted = [
+        line
+        for line in stack.worker_logs().splitlines()
+        if scaled.uid in line and "(3 -> 5 brokers): 0 of" in line and "to copy" in line
+    ]
+    assert len(submitted) <= 1, f"a second reassignment was started: {submitted}"
     print(f"scale-out 3 -> 5 in {time.monotonic() - started:.1f}s:\n  " + "\n  ".join(lines))
     body = stack.ok("GET", scaled.path)
     assert body["state"] == "ACTIVE"
