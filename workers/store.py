@@ -7,11 +7,11 @@ Synchronous SQLAlchemy on the same models as the API; every read is one statemen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ARRAY, Uuid, any_, cast, delete, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Acl, AuditRecord, Cluster, ResourceStatus, Topic, User
@@ -70,6 +70,29 @@ def topics_due(
         )
     ).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def topics_arrived(
+    session: Session, cluster_uid: uuid.UUID, handled: Collection[uuid.UUID]
+) -> bool:
+    """Whether a topic other than `handled` waits for a pass (created, changed or deleted
+    since the pass that handled those read the table)."""
+    s = ResourceStatus
+    waiting = or_(
+        Topic.delete_time.is_not(None),
+        ~exists().where(s.resource_uid == Topic.uid),
+        exists().where(s.resource_uid == Topic.uid, s.observed_generation < Topic.generation),
+    )
+    query = (
+        select(Topic.uid)
+        .where(
+            Topic.cluster_uid == cluster_uid,
+            waiting,
+            not_(Topic.uid == any_(cast(list(handled), ARRAY(Uuid)))),
+        )
+        .limit(1)
+    )
+    return session.scalars(query).first() is not None
 
 
 def acls(session: Session, cluster_uid: uuid.UUID) -> list[tuple[Acl, ResourceStatus | None]]:

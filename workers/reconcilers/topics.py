@@ -116,4 +116,8 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     store.remove(ctx.session, Topic, gone)
     if delete_errors:
         return RequeueAfter(5.0, f"{len(delete_errors)} topic deletion(s) refused")
+    if store.topics_arrived(ctx.session, cluster_uid, [r.uid for r, _ in rows]):
+        # Created while this pass ran (e.g. the next of several batch creates): their own
+        # message met the cluster's lock and waits seconds; look at them right away instead.
+        return RequeueAfter(0.0, "more topics arrived during the pass")
     return Ready(f"{len(plan.create)} created, {len(plan.alter)} altered, {len(gone)} deleted")
