@@ -1,0 +1,100 @@
+"""Which topics a topic pass reads, against a real, migrated Postgres: unconverged ones and
+converged ones not checked lately; and whether topics arrived while a pass ran."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from app.models import Cluster, Project, ResourceStatus, Topic
+from app.models.base import utcnow
+from devstack.postgres import LocalPostgres
+from tests.conftest import migrate
+from workers import store
+
+
+@pytest.fixture(scope="module")
+def engine(postgres: LocalPostgres) -> Iterator[Engine]:
+    url = postgres.create_database("kplane_topic_selection")
+    migrate(url)
+    eng = create_engine(url.replace("+asyncpg", "+psycopg"))
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+def test_topics_due_and_arrived(engine: Engine) -> None:
+    now = utcnow()
+    with Session(engine) as session:
+        session.add(Project(id="p"))
+        session.flush()
+        cluster = Cluster(
+            project_id="p",
+            cluster_id="c",
+            kafka_version="4.4.0",
+            broker_count=3,
+            controller_count=3,
+            broker_resources={"cpu": 1, "memory_gib": 1},
+            storage_gib=1,
+        )
+        session.add(cluster)
+        session.flush()
+
+        def topic(name: str, generation: int = 1, deleting: bool = False) -> Topic:
+            t = Topic(
+                cluster_uid=cluster.uid,
+                project_id="p",
+                cluster_id="c",
+                topic_id=name,
+                collision_key=name,
+                partition_count=1,
+                replication_factor=1,
+                generation=generation,
+                delete_time=now if deleting else None,
+            )
+            session.add(t)
+            session.flush()
+            return t
+
+        def status(t: Topic, state: str, observed: int, checked_ago: float) -> None:
+            session.add(
+                ResourceStatus(
+                    resource_uid=t.uid,
+                    kind="topic",
+                    cluster_uid=cluster.uid,
+                    observed_generation=observed,
+                    state=state,
+                    last_checked_time=now - timedelta(seconds=checked_ago),
+                )
+            )
+
+        new = topic("new")
+        fresh = topic("fresh")
+        status(fresh, "ACTIVE", 1, checked_ago=1)
+        stale = topic("stale")
+        status(stale, "ACTIVE", 1, checked_ago=100)
+        changed = topic("changed", generation=2)
+        status(changed, "ACTIVE", 1, checked_ago=1)
+        leaving = topic("leaving", deleting=True)
+        status(leaving, "ACTIVE", 1, checked_ago=1)
+        failed = topic("failed")
+        status(failed, "FAILED", 1, checked_ago=1)
+        session.commit()
+
+        due = {
+            t.topic_id
+            for t, _ in store.topics_due(session, cluster.uid, now - timedelta(seconds=60))
+        }
+        # FAILED ones are read (the reconciler skips them until their spec changes).
+        assert due == {"new", "stale", "changed", "leaving", "failed"}
+
+        handled = [new.uid, stale.uid, changed.uid, leaving.uid]
+        assert not store.topics_arrived(session, cluster.uid, handled)
+        topic("arrived")
+        session.commit()
+        assert store.topics_arrived(session, cluster.uid, handled)
