@@ -26,19 +26,19 @@ def _project_of(request: Request) -> str:
     project = getattr(request.state, "audit_project", None)
     if project:
         return str(project)
-    match = _PROJECT_IN_PATH.match(request.url.path)
+    match = _PROJECT_IN_PATH.match(request.scope["path"])
     return match.group(1)[:63] if match else ""
 
 
 def _action_of(request: Request) -> str:
     route = request.scope.get("route")
     operation_id = getattr(route, "operation_id", None)
-    return str(operation_id or f"{request.method} {request.url.path}")[:100]
+    return str(operation_id or f"{request.method} {request.scope['path']}")[:100]
 
 
 def _target_of(request: Request) -> str:
     target = getattr(request.state, "audit_target", None)
-    return str(target or request.url.path.removeprefix("/v1/"))[:600]
+    return str(target or request.scope["path"].removeprefix("/v1/"))[:600]
 
 
 def _principal_of(request: Request) -> str:

@@ -70,7 +70,7 @@ class Idempotency:
         query = sorted(
             (k, v) for k, v in self.request.query_params.multi_items() if k != "request_id"
         )
-        material = orjson.dumps([self.request.method, self.request.url.path, query]) + body
+        material = orjson.dumps([self.request.method, self.request.scope["path"], query]) + body
         return hashlib.sha256(material).hexdigest()
 
     async def run(self, mutate: Callable[[], Awaitable[Result]]) -> Response:
