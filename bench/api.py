@@ -4,7 +4,11 @@ One API process (uvicorn, one worker) pinned to core 0, wrk on core 1, PostgreSQ
 Prints requests/s of: the no-DB echo endpoint, GET one topic, list 50 topics, and create a
 topic with an idempotency key (each request a new topic) — and each one's ratio to echo.
 
-    .venv/bin/python bench/api.py [--seconds 10] [--connections 32]
+The endpoints take turns: `--rounds` rounds, each running every endpoint for its share of
+`--seconds`, so that a change in the machine's load (it is shared) falls on all of them alike
+rather than on whichever ran at that moment. Figures are totals over the rounds.
+
+    .venv/bin/python bench/api.py [--seconds 10] [--rounds 5] [--connections 32]
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ CREATE_LUA = """
 local n = 0
 request = function()
   n = n + 1
-  local name = "b" .. n
+  local name = "ROUND-" .. n
   return wrk.format("POST", "/v1/projects/bench/clusters/c/topics?topic_id=" .. name,
     {["Authorization"] = "Bearer TOKEN", ["Content-Type"] = "application/json",
      ["Idempotency-Key"] = name}, "{}")
@@ -64,7 +68,8 @@ def wrk(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=10, help="per endpoint, all rounds")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -123,22 +128,32 @@ def main() -> None:
                     f"/v1/projects/bench/clusters/c/topics?topic_id=t{i:03d}",
                     json={"partition_count": 3},
                 ).raise_for_status()
-        script = workdir / "create.lua"
-        script.write_text(CREATE_LUA.replace("TOKEN", token))
+        scripts: list[Path] = []
+        for r in range(args.rounds):
+            path = workdir / f"create-{r}.lua"
+            path.write_text(CREATE_LUA.replace("TOKEN", token).replace("ROUND", f"b{r}"))
+            scripts.append(path)
         topics = f"{base}/v1/projects/bench/clusters/c/topics"
         cases = [
-            ("echo (no DB, no auth)", f"{base}/echo", None, None),
-            ("get one topic", f"{topics}/t000", token, None),
-            ("list 50 topics", f"{topics}?page_size=50", token, None),
-            ("create topic (idempotent)", f"{base}/", None, script),
+            ("echo (no DB, no auth)", f"{base}/echo", None, []),
+            ("get one topic", f"{topics}/t000", token, []),
+            ("list 50 topics", f"{topics}?page_size=50", token, []),
+            ("create topic (idempotent)", f"{base}/", None, scripts),
         ]
         wrk(f"{base}/echo", 2, args.connections, None)  # warm-up
-        results = []
-        for name, url, tok, lua in cases:
-            before = cpu_seconds(api_pid)
-            rps, total, bad = wrk(url, args.seconds, args.connections, tok, lua)
-            cpu_us = (cpu_seconds(api_pid) - before) / max(total, 1) * 1e6
-            results.append((name, rps, cpu_us, bad))
+        totals = {name: [0.0, 0, 0, 0.0] for name, *_ in cases}  # cpu s, requests, bad, s
+        share = max(1, round(args.seconds / args.rounds))
+        for r in range(args.rounds):
+            for name, url, tok, lua in cases:
+                script = lua[r] if lua else None  # a create script per round: new topic names
+                before = cpu_seconds(api_pid)
+                rps, total, bad = wrk(url, share, args.connections, tok, script)
+                cpu = cpu_seconds(api_pid) - before
+                t = totals[name]
+                t[0], t[1], t[2], t[3] = t[0] + cpu, t[1] + total, t[2] + bad, t[3] + total / rps
+        results = [
+            (name, t[1] / t[3], t[0] / max(t[1], 1) * 1e6, int(t[2])) for name, t in totals.items()
+        ]
         echo, echo_cpu = results[0][1], results[0][2]
         # Two views of the same ratio: throughput (what the goal names; needs a quiet machine)
         # and the API process's CPU per request (robust when other work shares the cores).
