@@ -84,7 +84,8 @@ def test_second_reconcile_writes_nothing(stack: Stack, kafka: Cluster, engine: A
         admins.append(client)
         return client
 
-    settings = WorkerSettings(jvm_profile="small", controller_memory_mib=512)
+    # recheck 0: a topic pass looks at every topic, not only those not checked lately.
+    settings = WorkerSettings(jvm_profile="small", controller_memory_mib=512, recheck_seconds=0)
     namespace = names.namespace_of(uid)
     with engine.connect() as lock:
         lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("cluster", uid)})
