@@ -72,9 +72,9 @@ class KafkaPythonQuotas:
         with self._lock:
             try:
                 if self._client is None:
-                    client = KafkaNetClient(**self._config)
-                    client.check_version(timeout_ms=self.timeout_ms)
-                    self._client = client
+                    # Kept before bootstrapping, so that a failed bootstrap still closes it.
+                    self._client = KafkaNetClient(**self._config)
+                    self._client.check_version(timeout_ms=self.timeout_ms)
                 node = self._client.least_loaded_node(bootstrap_fallback=True)
                 return self._client.send_and_receive(node, request, timeout_ms=self.timeout_ms)
             except Exception as exc:
