@@ -15,7 +15,7 @@ from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, read_connection
+from app.core.db import SessionDep, Tx, read_connection
 from app.core.errors import ApiError
 from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
@@ -23,6 +23,7 @@ from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
 from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
+from app.core.writes import WriteDep
 from app.models import Acl, Operation
 from app.operations import service as operations
 from app.operations.schemas import OperationOut
@@ -67,20 +68,18 @@ async def create_acl(
     cluster: str,
     request: Request,
     body: AclIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    write: WriteDep,
     acl_id: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     audit.set_target(request, service.name_of(project, cluster, acl_id))
-    authorize(principal, project, Role.EDITOR)
+    write.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
-        op = await service.create(session, parent, acl_id, body, request_id_of(request))
+    async def mutate(tx: Tx) -> Result:
+        parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
+        op = await service.create(tx, parent, acl_id, body, request_id_of(request))
         return Result(operations.body(op))
 
-    return await idempotency.run(mutate)
+    return await write.run(mutate)
 
 
 @router.get("", operation_id="listAcls", response_model=AclList)

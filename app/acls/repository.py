@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import Tx
 from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import Acl, ResourceStatus
@@ -18,10 +19,15 @@ _GET = resource_select(Acl, "project_id", "cluster_id", "acl_id")
 
 
 async def get(
-    session: AsyncSession, project_id: str, cluster_id: str, acl_id: str, for_update: bool = False
+    session: AsyncSession | Tx,
+    project_id: str,
+    cluster_id: str,
+    acl_id: str,
+    for_update: bool = False,
 ) -> tuple[Acl, ResourceStatus | None] | None:
     if not for_update:
         return await fetch_resource(session, _GET, project_id, cluster_id, acl_id)
+    assert isinstance(session, AsyncSession), "a change of an acl goes through the ORM"
     query = (
         select(Acl, ResourceStatus)
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == Acl.uid)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.acls import repository
 from app.acls.schemas import AclEntry, AclIn
+from app.core.db import Tx, Unit, add_row
 from app.core.errors import (
     ApiError,
     FieldViolation,
@@ -135,7 +136,7 @@ def body(a: Acl, status: ResourceStatus | None) -> dict[str, Any]:
 
 
 def _start(
-    session: AsyncSession,
+    session: Unit,
     a: Acl,
     verb: str,
     request_id: str,
@@ -164,7 +165,7 @@ async def get(
 
 
 async def create(
-    session: AsyncSession, cluster: Cluster, acl_id: str, body_in: AclIn, request_id: str
+    session: AsyncSession | Tx, cluster: Cluster, acl_id: str, body_in: AclIn, request_id: str
 ) -> Operation:
     pattern = parse_acl_id(acl_id)
     raise_if(
@@ -174,7 +175,9 @@ async def create(
     if await repository.get(session, cluster.project_id, cluster.cluster_id, acl_id) is not None:
         raise already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, acl_id))
     now = utcnow()
-    acl = Acl(
+    acl = add_row(
+        session,
+        Acl,
         uid=uuid.uuid4(),
         cluster_uid=cluster.uid,
         project_id=cluster.project_id,
@@ -191,7 +194,6 @@ async def create(
         update_time=now,
         delete_time=None,
     )
-    session.add(acl)
     return _start(session, acl, "create", request_id)
 
 

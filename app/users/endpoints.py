@@ -12,13 +12,14 @@ from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, read_connection
+from app.core.db import SessionDep, Tx, read_connection
 from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
 from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, paginate
 from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
+from app.core.writes import WriteDep
 from app.models import User
 from app.operations import service as operations
 from app.operations.schemas import OperationOut, OperationWithSecret
@@ -51,20 +52,18 @@ async def create_user(
     cluster: str,
     request: Request,
     body: UserIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    write: WriteDep,
     user_id: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     audit.set_target(request, service.name_of(project, cluster, user_id))
-    authorize(principal, project, Role.EDITOR)
+    write.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
-        op, password = await service.create(session, parent, user_id, body, request_id_of(request))
+    async def mutate(tx: Tx) -> Result:
+        parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
+        op, password = await service.create(tx, parent, user_id, body, request_id_of(request))
         return Result({**operations.body(op), "password": password})
 
-    return await idempotency.run(mutate)
+    return await write.run(mutate)
 
 
 @router.get("/{user}", operation_id="getUser", response_model=UserOut)

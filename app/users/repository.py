@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import Tx
 from app.core.fastread import fetch_resource, listed_columns, resource_select
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, User
@@ -18,7 +19,7 @@ _GET = resource_select(User, "project_id", "cluster_id", "user_id")
 
 
 async def get(
-    session: AsyncSession,
+    session: AsyncSession | Tx,
     project_id: str,
     cluster_id: str,
     user_id: str,
@@ -26,6 +27,7 @@ async def get(
 ) -> tuple[User, ResourceStatus | None] | None:
     if not for_update:
         return await fetch_resource(session, _GET, project_id, cluster_id, user_id)
+    assert isinstance(session, AsyncSession), "a change of a user goes through the ORM"
     query = (
         select(User, ResourceStatus)
         .outerjoin(ResourceStatus, ResourceStatus.resource_uid == User.uid)

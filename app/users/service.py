@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import Tx, Unit, add_row
 from app.core.errors import aborted, already_exists, not_found
 from app.core.ids import resource_id_violations
 from app.core.resource import apply_changes, common_fields, label_violations, raise_if
@@ -39,7 +40,7 @@ def _desired(u: User) -> dict[str, Any]:
 
 
 def _start(
-    session: AsyncSession,
+    session: Unit,
     u: User,
     verb: str,
     request_id: str,
@@ -80,13 +81,15 @@ async def get(
 
 
 async def create(
-    session: AsyncSession, cluster: Cluster, user_id: str, body_in: UserIn, request_id: str
+    session: AsyncSession | Tx, cluster: Cluster, user_id: str, body_in: UserIn, request_id: str
 ) -> tuple[Operation, str]:
     raise_if(resource_id_violations("user_id", user_id) + label_violations(body_in.labels))
     if await repository.get(session, cluster.project_id, cluster.cluster_id, user_id):
         raise already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, user_id))
     now = utcnow()
-    user = User(
+    user = add_row(
+        session,
+        User,
         uid=uuid.uuid4(),
         cluster_uid=cluster.uid,
         project_id=cluster.project_id,
@@ -103,7 +106,6 @@ async def create(
     )
     secret = body_in.password.get_secret_value() if body_in.password is not None else None
     plaintext = await _set_password(user, secret)
-    session.add(user)
     return _start(session, user, "create", request_id), plaintext
 
 
