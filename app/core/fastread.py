@@ -2,8 +2,9 @@
 
 Reads of one resource are most of the API's traffic (Terraform refreshes, consoles polling), and
 the ORM's per-row machinery costs several times the query itself. Reads return plain namespaces
-with the same attribute names as the ORM rows, so the same body builders serve both; writes keep
-using the ORM. The connection is the session's own, so a read inside a transaction sees it.
+with the same attribute names as the ORM rows, so the same body builders serve both; updates and
+deletes keep using the ORM. The connection is the session's own (or a Tx's), so a read inside a
+transaction sees it.
 """
 
 from __future__ import annotations
