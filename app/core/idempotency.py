@@ -50,6 +50,11 @@ _LOCK_AND_READ = (
     "k.body_ciphertext, k.create_time, NULL AS s_resource_uid FROM (SELECT 1) AS one "
     "LEFT JOIN idempotency_keys AS k ON k.principal = $2 AND k.key = $3"
 )
+# The same lookup alone, in a statement of its own (a fresh snapshot): see `Idempotency.run`.
+_READ = (
+    "SELECT k.request_hash, k.status_code, k.body_ciphertext, k.create_time, "
+    "NULL AS s_resource_uid FROM idempotency_keys AS k WHERE k.principal = $1 AND k.key = $2"
+)
 _DELETE = "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2"
 
 
@@ -95,8 +100,14 @@ class Idempotency:
                 status="ABORTED",
                 headers={"Retry-After": "1"},
             )
-        ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
         stored = row if row.request_hash is not None else None
+        if stored is None:
+            # The statement's snapshot was taken before it took the lock: a first request that
+            # committed (and so released the lock) in between is invisible to it. Now that this
+            # transaction holds the lock, a new statement sees every committed response.
+            again = await fetch_resource(self.session, _READ, self.principal, self.key)
+            stored = again[0] if again else None
+        ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
         if stored is not None and stored.create_time < utcnow() - ttl:
             await execute(self.session, _DELETE, self.principal, self.key)
             stored = None
