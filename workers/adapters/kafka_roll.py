@@ -64,11 +64,19 @@ class KafkaPythonRollAdmin:
         except Exception as exc:
             raise TransientError(f"kafka (roller client): {exc}") from exc
 
-    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            raise TransientError(f"{what}: {exc}") from exc
+    def _call(
+        self, what: str, fn: Callable[..., T], *args: Any, attempts: int = 3, **kwargs: Any
+    ) -> T:
+        # The client sends to the least loaded broker it knows; one that is stopped (the very
+        # case a roll must report) times out, and the next attempt goes to another broker.
+        # Every call here is safe to repeat.
+        for attempt in range(attempts):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if attempt == attempts - 1:
+                    raise TransientError(f"{what}: {exc}") from exc
+        raise AssertionError("unreachable")
 
     def quorum(self) -> QuorumFacts:
         found = self._call("describe quorum", self._client.describe_metadata_quorum)
@@ -140,7 +148,18 @@ def roll_admin(
 ) -> Iterator[KafkaPythonRollAdmin]:
     """A client for one roll pass, closed afterwards: rolls are rare, and a cached client
     would keep reconnecting to the very brokers the roll restarts."""
-    client = KafkaPythonRollAdmin(bootstrap, username, password, timeout)
+    servers = bootstrap.split(",")
+    client: KafkaPythonRollAdmin | None = None
+    for attempt in range(min(3, len(servers))):
+        # A stopped broker accepts connections but never answers: start from another one.
+        rotated = ",".join(servers[attempt:] + servers[:attempt])
+        try:
+            client = KafkaPythonRollAdmin(rotated, username, password, timeout)
+            break
+        except TransientError:
+            if attempt == min(3, len(servers)) - 1:
+                raise
+    assert client is not None
     try:
         yield client
     finally:
