@@ -9,7 +9,6 @@ builds the two requests and reads their answers.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from kafka.protocol.admin.client_quotas import (
     DescribeClientQuotasRequest,
 )
 
+from workers.adapters.kafka_python import client_config, close_quietly
 from workers.outcome import TransientError
 
 USER = "user"
@@ -55,16 +55,8 @@ class KafkaPythonQuotas:
 
     def __init__(self, bootstrap: str, username: str, password: str, timeout: float) -> None:
         self.timeout_ms = int(timeout * 1000)
-        self._config: dict[str, Any] = {
-            "bootstrap_servers": bootstrap.split(","),
-            "client_id": "kplane-worker",
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": username,
-            "sasl_plain_password": password,
-            "request_timeout_ms": self.timeout_ms,
-            "reconnect_backoff_max_ms": 2000,
-        }
+        self._config = client_config(bootstrap, username, password, timeout)
+        self._config["reconnect_backoff_max_ms"] = 2000
         self._client: KafkaNetClient | None = None
         self._lock = threading.Lock()
 
@@ -139,10 +131,7 @@ class KafkaPythonQuotas:
 
     def _close(self) -> None:
         client, self._client = self._client, None
-        if client is not None:
-            # Closing a broken client may fail; it is dropped either way.
-            with contextlib.suppress(Exception):
-                client.close()
+        close_quietly(client)
 
     def close(self) -> None:
         with self._lock:

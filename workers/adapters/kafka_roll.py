@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from workers.adapters.kafka_python import client_config, close_quietly
 from workers.outcome import TransientError
 from workers.planning.roller import PartitionFacts, QuorumFacts
 
@@ -51,16 +52,8 @@ class KafkaPythonRollAdmin:
     def __init__(self, bootstrap: str, username: str, password: str, timeout: float) -> None:
         self.bootstrap = bootstrap
         try:
-            self._client = KafkaAdminClient(
-                bootstrap_servers=bootstrap.split(","),
-                security_protocol="SASL_PLAINTEXT",
-                sasl_mechanism="SCRAM-SHA-512",
-                sasl_plain_username=username,
-                sasl_plain_password=password,
-                request_timeout_ms=int(timeout * 1000),
-                bootstrap_timeout_ms=int(timeout * 1000),
-                client_id="kplane-roller",
-            )
+            config = client_config(bootstrap, username, password, timeout, "kplane-roller")
+            self._client = KafkaAdminClient(**config, bootstrap_timeout_ms=int(timeout * 1000))
         except Exception as exc:
             raise TransientError(f"kafka (roller client): {exc}") from exc
 
@@ -137,9 +130,7 @@ class KafkaPythonRollAdmin:
             raise TransientError(f"finalizing metadata.version {level}: {result}")
 
     def close(self) -> None:
-        # Closing a broken client: nothing is left to do about an error.
-        with contextlib.suppress(Exception):
-            self._client.close()
+        close_quietly(self._client)
 
 
 @contextlib.contextmanager

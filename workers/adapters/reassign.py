@@ -9,8 +9,6 @@ by partition. Clients are cached per process and cluster, like the confluent-kaf
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,11 +18,9 @@ from kafka import TopicPartition as KafkaTopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from workers.adapters.kafka_python import client_config, close_quietly
 from workers.outcome import TransientError
 from workers.planning.scaling import TopicPartition
-
-# kafka-python logs every connection at INFO; the worker's log is for reconciles.
-logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -74,16 +70,8 @@ class KafkaPythonReassigner:
     def __init__(self, bootstrap: str, username: str, password: str, timeout: float = 10.0) -> None:
         self.timeout = timeout
         self.writes = 0
-        self._config: dict[str, Any] = {
-            "bootstrap_servers": bootstrap.split(","),
-            "client_id": "kplane-worker",
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": username,
-            "sasl_plain_password": password,
-            "request_timeout_ms": int(timeout * 1000),
-            "bootstrap_timeout_ms": int(timeout * 1000),
-        }
+        self._config = client_config(bootstrap, username, password, timeout)
+        self._config["bootstrap_timeout_ms"] = int(timeout * 1000)
         self._client: Any = None
         self._lock = threading.Lock()
 
@@ -107,10 +95,7 @@ class KafkaPythonReassigner:
 
     def _drop(self) -> None:
         client, self._client = self._client, None
-        if client is not None:
-            # A broken client is discarded either way.
-            with contextlib.suppress(Exception):
-                client.close()
+        close_quietly(client)
 
     def close(self) -> None:
         with self._lock:
