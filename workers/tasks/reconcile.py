@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from app.core.settings import get_settings
 from workers import db, status, store
-from workers.celery_app import app, task
+from workers.celery_app import task
 from workers.config import get_worker_settings
 from workers.outcome import Failed, Outcome, PermanentError, Ready, RequeueAfter, TransientError
 from workers.reconcilers import acls, cluster, topics, users
@@ -41,7 +41,7 @@ def run(name: str, reconciler: Reconciler, cluster_uid: str, attempt: int = 0) -
     with db.advisory_lock("cluster", uid) as held:
         if not held:
             # Another worker reconciles this cluster: look again shortly (jitter spreads it).
-            runtime.enqueue(name, cluster_uid, countdown=random.uniform(1.0, 5.0))
+            runtime.continue_later(name, cluster_uid, random.uniform(1.0, 5.0), attempt)
             return "busy"
         log.info("reconcile-begin task=%s cluster=%s id=%s t=%.6f", name, uid, rid, time.time())
         outcome: Outcome
@@ -74,7 +74,7 @@ def run(name: str, reconciler: Reconciler, cluster_uid: str, attempt: int = 0) -
     if isinstance(outcome, RequeueAfter):
         log.info("%s(%s): requeue in %.1fs: %s", name, uid, outcome.seconds, outcome.reason)
         next_attempt = attempt + 1 if outcome.reason.startswith(("transient", "unexpected")) else 0
-        _requeue(name, cluster_uid, outcome.seconds, next_attempt)
+        runtime.continue_later(name, cluster_uid, outcome.seconds, next_attempt)
         return "requeued"
     if isinstance(outcome, Failed):
         log.warning("%s(%s) failed: %s %s", name, uid, outcome.reason, outcome.message)
@@ -107,15 +107,6 @@ def _record_cluster_failure(uid: uuid.UUID, outcome: Failed) -> None:
         status.record(session, [observed])
         status.fail_operations(session, c.uid, gen, outcome.reason, outcome.message)
         session.commit()
-
-
-def _requeue(name: str, cluster_uid: str, seconds: float, attempt: int) -> None:
-    try:
-        app.send_task(
-            name, args=[cluster_uid], kwargs={"attempt": attempt}, countdown=seconds, queue="kplane"
-        )
-    except Exception:
-        log.warning("could not requeue %s(%s); the sweeper will", name, cluster_uid)
 
 
 @task("clusters.reconcile")

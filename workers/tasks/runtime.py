@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +20,8 @@ from workers.celery_app import app
 from workers.config import get_worker_settings
 
 PENDING_SECONDS = 60
+# A scheduled continuation due at most this much later than the one asked for stands for it.
+CONTINUATION_SLACK_SECONDS = 0.25
 
 
 @lru_cache(maxsize=1)
@@ -61,3 +64,43 @@ def enqueue(name: str, cluster_uid: str, countdown: float | None = None) -> None
     except Exception:
         # Redis down: nothing is lost, the sweeper re-enqueues from Postgres.
         logging.getLogger("kplane.workers").warning("could not enqueue %s(%s)", name, cluster_uid)
+
+
+def continuation_key(name: str, cluster_uid: str) -> str:
+    return f"kplane:due:{name}:{cluster_uid}"
+
+
+def continue_later(name: str, cluster_uid: str, countdown: float, attempt: int = 0) -> None:
+    """Send this task's own continuation in `countdown` seconds, unless one is already scheduled
+    to run no later than that.
+
+    Every pass that ends unconverged asks for a continuation; a pass started by an extra message
+    (a change, the sweeper, a busy lock) would otherwise begin a second chain beside the first,
+    and chains would add up for as long as the cluster stays unconverged (a roll, a slow
+    start), multiplying the passes. The marker holds the due time of the scheduled one; a lost
+    message (Redis flushed, a worker killed) is covered by the sweeper, as any other.
+    """
+    due = time.time() + countdown
+    key = continuation_key(name, cluster_uid)
+    try:
+        r = markers()
+        scheduled = r.get(key)
+        if scheduled is not None and time.time() <= float(scheduled) <= due + (
+            CONTINUATION_SLACK_SECONDS
+        ):
+            return
+        r.set(key, repr(due), px=int((countdown + PENDING_SECONDS) * 1000))
+    except (redis.RedisError, ValueError):
+        pass  # without the marker the continuation is sent anyway: never fewer passes
+    try:
+        app.send_task(
+            name,
+            args=[cluster_uid],
+            kwargs={"attempt": attempt},
+            countdown=countdown,
+            queue="kplane",
+        )
+    except Exception:
+        logging.getLogger("kplane.workers").warning(
+            "could not requeue %s(%s); the sweeper will", name, cluster_uid
+        )
