@@ -45,15 +45,12 @@ class Result:
         return Json(self.body, status_code=self.status_code, headers=headers)
 
 
+# Takes the key's transaction-scoped lock (without waiting) and reads what the key stored, in one
+# round trip; the read runs after the lock, with a fresh snapshot (see the migration that
+# creates the function): a first request that committed a moment ago is replayed, not repeated.
 _LOCK_AND_READ = (
-    "SELECT pg_try_advisory_xact_lock($1) AS locked, k.request_hash, k.status_code, "
-    "k.body_ciphertext, k.create_time, NULL AS s_resource_uid FROM (SELECT 1) AS one "
-    "LEFT JOIN idempotency_keys AS k ON k.principal = $2 AND k.key = $3"
-)
-# The same lookup alone, in a statement of its own (a fresh snapshot): see `Idempotency.run`.
-_READ = (
-    "SELECT k.request_hash, k.status_code, k.body_ciphertext, k.create_time, "
-    "NULL AS s_resource_uid FROM idempotency_keys AS k WHERE k.principal = $1 AND k.key = $2"
+    "SELECT c.locked, c.request_hash, c.status_code, c.body_ciphertext, c.create_time, "
+    "NULL AS s_resource_uid FROM kplane_idempotency_claim($1, $2, $3) AS c"
 )
 _DELETE = "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2"
 
@@ -82,7 +79,7 @@ class Idempotency:
         if self.key is None:
             return (await mutate()).response()
         request_hash = await self._request_hash()
-        # One round trip: take the key's lock and read what it stored, if anything.
+        # One round trip: take the key's lock, then read what it stored, if anything.
         found = await fetch_resource(
             self.session,
             _LOCK_AND_READ,
@@ -101,12 +98,6 @@ class Idempotency:
                 headers={"Retry-After": "1"},
             )
         stored = row if row.request_hash is not None else None
-        if stored is None:
-            # The statement's snapshot was taken before it took the lock: a first request that
-            # committed (and so released the lock) in between is invisible to it. Now that this
-            # transaction holds the lock, a new statement sees every committed response.
-            again = await fetch_resource(self.session, _READ, self.principal, self.key)
-            stored = again[0] if again else None
         ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
         if stored is not None and stored.create_time < utcnow() - ttl:
             await execute(self.session, _DELETE, self.principal, self.key)
