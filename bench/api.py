@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from devstack.postgres import LocalPostgres  # noqa: E402
 from devstack.proc import free_port, port_open, stop_pid, wait_until  # noqa: E402
+from devstack.redis import LocalRedis  # noqa: E402
 
 ADMIN = "bench-admin-token-0123456789"
 GOALS = {"get one topic": 0.30, "list 50 topics": 0.10, "create topic (idempotent)": 0.15}
@@ -78,6 +79,10 @@ def main() -> None:
     workdir.chmod(0o711)
     pg = LocalPostgres(workdir / "pg")
     pg.start()
+    # A live Redis, as in production: each create sends its reconcile message (coalesced), and
+    # no worker consumes them here.
+    queue = LocalRedis(workdir / "redis")
+    queue.start()
     api_pid = None
     try:
         env = {
@@ -85,7 +90,7 @@ def main() -> None:
             "KPLANE_DATABASE_URL": pg.url,
             "KPLANE_ADMIN_TOKEN": ADMIN,
             "KPLANE_LOG_LEVEL": "WARNING",
-            "KPLANE_REDIS_URL": "redis://127.0.0.1:1/0",
+            "KPLANE_REDIS_URL": queue.url,
         }
         subprocess.run(
             [sys.executable, "-m", "alembic", "upgrade", "head"],
@@ -179,6 +184,7 @@ def main() -> None:
     finally:
         if api_pid:
             stop_pid(api_pid)
+        queue.stop()
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
