@@ -5,29 +5,14 @@ every Operation still running however old, stays."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.models import IdempotencyRecord, Operation
 from app.models.base import utcnow
-from devstack.postgres import LocalPostgres
-from tests.conftest import migrate
 from workers.tasks.sweeper import purge
-
-
-@pytest.fixture(scope="module")
-def engine(postgres: LocalPostgres) -> Iterator[Engine]:
-    url = postgres.create_database("kplane_purge")
-    migrate(url)
-    eng = create_engine(url.replace("+asyncpg", "+psycopg"))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 def operation(name: str, done: bool, ended_days_ago: float | None) -> Operation:

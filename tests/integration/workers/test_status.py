@@ -4,28 +4,13 @@ and one UPDATE for any number of resources, nothing written when nothing changed
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.models import Operation, ResourceStatus
-from devstack.postgres import LocalPostgres
-from tests.conftest import migrate
 from workers import status
-
-
-@pytest.fixture(scope="module")
-def engine(postgres: LocalPostgres) -> Iterator[Engine]:
-    url = postgres.create_database("kplane_status")
-    migrate(url)
-    eng = create_engine(url.replace("+asyncpg", "+psycopg"))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 def observed(uid: uuid.UUID, cluster: uuid.UUID, ok: bool = True) -> status.Observed:

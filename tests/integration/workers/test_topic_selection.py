@@ -3,29 +3,14 @@ converged ones not checked lately; and whether topics arrived while a pass ran."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.models import Cluster, Project, ResourceStatus, Topic
 from app.models.base import utcnow
-from devstack.postgres import LocalPostgres
-from tests.conftest import migrate
 from workers import store
-
-
-@pytest.fixture(scope="module")
-def engine(postgres: LocalPostgres) -> Iterator[Engine]:
-    url = postgres.create_database("kplane_topic_selection")
-    migrate(url)
-    eng = create_engine(url.replace("+asyncpg", "+psycopg"))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 def test_topics_due_and_arrived(engine: Engine) -> None:
