@@ -170,6 +170,18 @@ _KAFKA_RT = {
 }
 
 
+def _entries(change: ConfigChange) -> list[ConfigEntry]:
+    """An incremental alteration: SET each changed key, DELETE each dropped one."""
+    entries = [
+        ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+        for k, v in change.set.items()
+    ]
+    entries += [
+        ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE) for k in change.delete
+    ]
+    return entries
+
+
 def _name(value: object) -> str:
     return value.name if isinstance(value, Enum) else str(value)
 
@@ -318,15 +330,9 @@ class ConfluentAdmin:
         self.writes += 1
         resources = []
         for name, change in changes.items():
-            entries = [
-                ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
-                for k, v in change.set.items()
-            ]
-            entries += [
-                ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE)
-                for k in change.delete
-            ]
-            resources.append(ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries))
+            resources.append(
+                ConfigResource(ResourceType.TOPIC, name, incremental_configs=_entries(change))
+            )
         futures = self._call(
             self._client.incremental_alter_configs, resources, request_timeout=self.timeout
         )
@@ -380,16 +386,8 @@ class ConfluentAdmin:
             if not (change.set or change.delete):
                 continue
             self.writes += 1
-            entries = [
-                ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
-                for k, v in change.set.items()
-            ]
-            entries += [
-                ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE)
-                for k in change.delete
-            ]
             resource = ConfigResource(
-                ResourceType.BROKER, str(node_id), incremental_configs=entries
+                ResourceType.BROKER, str(node_id), incremental_configs=_entries(change)
             )
             futures = self._call(
                 self._client.incremental_alter_configs, [resource], request_timeout=self.timeout
