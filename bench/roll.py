@@ -14,7 +14,6 @@ Run ``make bench-roll`` (or ``python -m bench.roll --repeat 3``).
 from __future__ import annotations
 
 import argparse
-import base64
 import statistics
 import threading
 import time
@@ -114,7 +113,7 @@ def kplane_roll(stack: BenchStack) -> tuple[list[float], float, float, int]:
         "security.protocol": "SASL_PLAINTEXT",
         "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": names.ADMIN_USERNAME,
-        "sasl.password": base64.b64decode(secret["data"]["admin-password"]).decode(),
+        "sasl.password": names.admin_password_in(secret),
     }
     admin = AdminClient(config)
     admin.create_topics([NewTopic(TOPIC, 6, 3, config={"min.insync.replicas": "2"})])[

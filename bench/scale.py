@@ -13,7 +13,6 @@ Run ``make bench-scale`` (or ``python -m bench.scale --topics 10 --mib 40``).
 from __future__ import annotations
 
 import argparse
-import base64
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,7 +31,7 @@ Assignment = dict[tuple[str, int], tuple[int, ...]]
 
 def configs(stack: BenchStack, uid: str, bootstrap: str) -> tuple[dict[str, Any], dict[str, Any]]:
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
-    password = base64.b64decode(secret["data"]["admin-password"]).decode()
+    password = names.admin_password_in(secret)
     confluent = {
         "bootstrap.servers": bootstrap,
         "security.protocol": "SASL_PLAINTEXT",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
 import statistics
 import time
@@ -42,7 +41,7 @@ def admin_client(stack: BenchStack) -> AdminClient:
             "security.protocol": "SASL_PLAINTEXT",
             "sasl.mechanism": "SCRAM-SHA-512",
             "sasl.username": names.ADMIN_USERNAME,
-            "sasl.password": base64.b64decode(secret["data"]["admin-password"]).decode(),
+            "sasl.password": names.admin_password_in(secret),
         }
     )
 

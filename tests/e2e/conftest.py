@@ -8,7 +8,6 @@ The sweeper runs every 5 s here (30 s by default) so that fault tests stay short
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import tempfile
@@ -207,5 +206,5 @@ def admin(stack: Stack, kafka: Cluster) -> AdminClient:
     """A client as the control plane's own principal, read from the cluster's Secret."""
     uid = stack.ok("GET", kafka.path)["uid"]
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
-    password = base64.b64decode(secret["data"]["admin-password"]).decode()
+    password = names.admin_password_in(secret)
     return AdminClient(kafka.client_config(names.ADMIN_USERNAME, password))

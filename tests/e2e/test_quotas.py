@@ -4,7 +4,6 @@ stay as they are."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 
@@ -21,7 +20,7 @@ def quotas(stack: Stack, kafka: Cluster) -> Iterator[KafkaPythonQuotas]:
     """The brokers' client quotas, read as the control plane's own principal."""
     uid = stack.ok("GET", kafka.path)["uid"]
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
-    password = base64.b64decode(secret["data"]["admin-password"]).decode()
+    password = names.admin_password_in(secret)
     client = KafkaPythonQuotas(kafka.body["bootstrap_servers"], names.ADMIN_USERNAME, password, 10)
     try:
         yield client

@@ -9,7 +9,6 @@ and its metadata.version finalize.
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import threading
@@ -65,7 +64,7 @@ def roll_cluster(stack: Stack, project: str) -> Iterator[RollCluster]:
     body = stack.ok("GET", path)
     namespace = names.namespace_of(body["uid"])
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/{namespace}/secrets/{names.SECRET}")
-    password = base64.b64decode(secret["data"]["admin-password"]).decode()
+    password = names.admin_password_in(secret)
     config: ClientConfig = {
         "bootstrap.servers": body["bootstrap_servers"],
         "security.protocol": "SASL_PLAINTEXT",

@@ -11,7 +11,6 @@ without starting a second.
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from collections import Counter
@@ -141,7 +140,7 @@ def _admin_config(stack: Stack, uid: str, bootstrap: str) -> dict[str, Any]:
         "security.protocol": "SASL_PLAINTEXT",
         "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": names.ADMIN_USERNAME,
-        "sasl.password": base64.b64decode(secret["data"]["admin-password"]).decode(),
+        "sasl.password": names.admin_password_in(secret),
     }
 
 

@@ -137,7 +137,7 @@ def _pool(
         _secret_env("KPLANE_CLUSTER_ID", "cluster-id"),
         {"name": "KPLANE_CONTROLLER_QUORUM_VOTERS", "value": quorum_voters(spec)},
         _secret_env("KPLANE_ADMIN_USERNAME", "admin-username"),
-        _secret_env("KPLANE_ADMIN_PASSWORD", "admin-password"),
+        _secret_env("KPLANE_ADMIN_PASSWORD", names.ADMIN_PASSWORD_KEY),
         {
             "name": "KPLANE_MEMORY_MIB",
             "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}},
@@ -270,7 +270,7 @@ def secret(spec: ClusterSpec, opts: BuildOptions) -> Manifest:
         "data": {
             "cluster-id": b64(names.kafka_cluster_id(spec.uid)),
             "admin-username": b64(names.ADMIN_USERNAME),
-            "admin-password": b64(opts.admin_password),
+            names.ADMIN_PASSWORD_KEY: b64(opts.admin_password),
         },
     }
 

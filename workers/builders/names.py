@@ -10,6 +10,8 @@ import base64
 import hashlib
 import hmac
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_PROJECT = "kplane.io/project"
@@ -24,6 +26,8 @@ ANNOTATION_USER_HASH = "kplane.io/user-change-hash"
 LABEL_REVISION = "controller-revision-hash"
 
 SECRET = "kafka-internal"
+# The key of the control plane's broker password in that Secret.
+ADMIN_PASSWORD_KEY = "admin-password"
 CONFIGMAP = "kafka-config"
 CONTROLLERS = "kafka-controller"  # StatefulSet; pods kafka-controller-<n>
 BROKERS = "kafka-broker"  # StatefulSet; pods kafka-broker-<n>
@@ -52,6 +56,12 @@ def admin_password(secret_key: bytes, cluster_uid: uuid.UUID) -> str:
     so it need not be stored anywhere but the cluster's Secret and is the same on every pass."""
     mac = hmac.new(secret_key, f"kafka-admin:{cluster_uid}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def admin_password_in(secret: Mapping[str, Any]) -> str:
+    """The control plane's broker credential as the cluster's Secret (a Kubernetes object,
+    base64 data) holds it: what clients outside the workers (tests, benchmarks) log in with."""
+    return base64.b64decode(secret["data"][ADMIN_PASSWORD_KEY]).decode()
 
 
 def labels(project_id: str, cluster_id: str, cluster_uid: uuid.UUID) -> dict[str, str]:
