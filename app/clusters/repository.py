@@ -25,9 +25,16 @@ async def get(
     session: AsyncSession | Tx, project_id: str, cluster_id: str, lock: Lock = None
 ) -> tuple[Cluster, ResourceStatus | None] | None:
     """The cluster and its status; `lock` = "update" for changes to the cluster itself, "share"
-    for changes inside it (topics, acls, users) that must not race a cluster change."""
+    for changes inside it (topics, acls, users) that must not race a cluster change: a share
+    lock in a session's transaction; for a create's Tx, a hold (its write statement takes the
+    lock, and writes nothing if the cluster changed since this read)."""
     if lock is None:
         return await fetch_resource(session, _GET, project_id, cluster_id)
+    if lock == "share" and isinstance(session, Tx):
+        found = await fetch_resource(session, _GET, project_id, cluster_id)
+        if found is not None:
+            hold_cluster(session, found[0])
+        return found
     if lock == "share":
         # Changes inside a cluster only read it: a plain row suffices, no ORM object.
         return await fetch_resource(session, _GET_SHARE, project_id, cluster_id)
@@ -40,6 +47,11 @@ async def get(
     )
     row = (await session.execute(query)).first()
     return None if row is None else (row[0], row[1])
+
+
+def hold_cluster(tx: Tx, cluster: Cluster) -> None:
+    """The create in `tx` relies on `cluster` as read: unchanged and not being deleted."""
+    tx.hold(Cluster.__tablename__, cluster.uid, cluster.version)
 
 
 def list_query(project_id: str) -> AnySelect:

@@ -1,14 +1,17 @@
 """The database transaction boundary of a request.
 
 A mutation runs in one transaction: an AsyncSession (`SessionDep`), or for creates a `Tx` — a
-plain asyncpg connection in a transaction, with none of the ORM's unit-of-work machinery (a
-create only reads with prepared statements and adds new rows). Both are a `Unit`: services add
-new rows to it and never commit; the boundary writes the new rows in one statement, commits,
-then runs the after-commit callbacks (the Celery messages), which are dropped on a rollback.
+plain asyncpg connection with none of the ORM's unit-of-work machinery (a create only reads with
+prepared statements and adds new rows), whose one write statement is its transaction (`land`).
+Both are a `Unit`: services add new rows to it and never commit; the boundary writes the new
+rows in one statement, commits, then runs the after-commit callbacks (the Celery messages),
+which are dropped on a rollback.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -57,19 +60,35 @@ class Unit(Protocol):
     def add(self, instance: object) -> None: ...
 
 
-class Tx:
-    """A transaction on a raw asyncpg connection. New rows are kept (model instances that no
-    session tracks, or rows of add_row) and written in one statement at the end."""
+@dataclass(frozen=True)
+class Held:
+    """A row that new rows depend on (a topic's cluster): when they are written, it must still be
+    at the version that was read and not being deleted, and it is share-locked while they are."""
 
-    __slots__ = ("connection", "info", "new")
+    table: str
+    uid: uuid.UUID
+    version: int
+
+
+class Tx:
+    """A create on a raw asyncpg connection, with no transaction open while the request reads
+    and validates: its reads run on their own, and its new rows are written at the end in one
+    statement (see `land`), which is the transaction. What the reads relied on is named with
+    `hold`, and that statement writes nothing if it changed meanwhile."""
+
+    __slots__ = ("connection", "held", "info", "new")
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.info: dict[Any, Any] = {}
         self.new: list[object] = []
+        self.held: list[Held] = []
 
     def add(self, instance: object) -> None:
         self.new.append(instance)
+
+    def hold(self, table: str, uid: uuid.UUID, version: int) -> None:
+        self.held.append(Held(table, uid, version))
 
 
 class NewRow(SimpleNamespace):
@@ -119,19 +138,74 @@ def read_connection(request: Request) -> AbstractAsyncContextManager[Any]:
     return pool.acquire()
 
 
-@asynccontextmanager
-async def write_transaction(request: Request) -> AsyncIterator[Tx]:
-    """A Tx on a connection of the asyncpg pool. When the block ends without an error, the audit
-    record of the success and every new row are written in one statement and the transaction
-    commits; then the after-commit callbacks run. On an error everything rolls back."""
-    from app.core import audit  # audit needs sessionmaker_of from this module
+@dataclass(frozen=True)
+class Claim:
+    """An idempotency key to claim as the rows are written (see kplane_idempotency_claim)."""
 
-    async with read_connection(request) as connection, connection.transaction():
-        tx = Tx(connection)
-        yield tx
-        audit.record_success(tx, request)
-        await insert_rows(tx, tx.new)
-    await run_after_commit(tx)
+    lock_id: int
+    principal: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Landing:
+    """What `land` did. `written`: the rows are committed. Otherwise `held` says whether every
+    held row was unchanged, and with a claim, `locked` whether the key was free and `stored` is
+    the key's record (a response to replay), if it has one."""
+
+    written: bool
+    held: bool
+    locked: bool
+    stored: Any
+
+
+_CLAIM_CTE = "c AS (SELECT * FROM kplane_idempotency_claim($1, $2, $3))"
+_CLAIMED = "(SELECT c.locked AND c.request_hash IS NULL FROM c)"
+_CLAIM_COLUMNS = "c.locked, c.request_hash, c.status_code, c.body, c.body_encrypted, c.create_time"
+
+
+def _landing_sql(tx: Tx, claim: Claim | None, args: list[Any]) -> str:
+    ctes, held = [], []
+    if claim is not None:
+        args += [claim.lock_id, claim.principal, claim.key]
+        ctes.append(_CLAIM_CTE)
+    for i, row in enumerate(tx.held):
+        args += [row.uid, row.version]
+        n = len(args)
+        ctes.append(
+            f"h{i} AS (SELECT 1 FROM {row.table} WHERE uid = ${n - 1} AND version = ${n} "  # noqa: S608 - a model's table
+            "AND delete_time IS NULL FOR SHARE)"
+        )
+        held.append(f"EXISTS (SELECT 1 FROM h{i})")  # noqa: S608 - a CTE name
+    claimed = _CLAIMED if claim is not None else "true"
+    ctes.append(f"go AS (SELECT {claimed} AS claimed, {' AND '.join(held) or 'true'} AS held)")
+    parts = _insert_parts(tx.new, args, gate="(SELECT claimed AND held FROM go)")
+    ctes += (f"w{i} AS ({sql})" for i, sql in enumerate(parts))
+    selected = "go.claimed, go.held" + ("" if claim is None else f", {_CLAIM_COLUMNS} FROM go, c")
+    return f"WITH {', '.join(ctes)} SELECT {selected}" + (" FROM go" if claim is None else "")  # noqa: S608 - fixed parts
+
+
+async def land(tx: Tx, claim: Claim | None = None) -> Landing:
+    """Write the create's new rows in one statement — its whole transaction — if every held row is
+    unchanged and, with a claim, its idempotency key is free and has no stored response.
+
+    The key's transaction-scoped lock is taken in the statement and goes with its commit: a retry
+    arriving meanwhile sees the key in flight, and one arriving after sees the stored response.
+    """
+    args: list[Any] = []
+    sql = _landing_sql(tx, claim, args)
+    connection = tx.connection
+    if connection.is_in_transaction():
+        # Inside a caller's transaction (tests): in a savepoint, so that a failed statement
+        # leaves that transaction usable, as it leaves a connection of its own.
+        async with connection.transaction():
+            record = await connection.fetchrow(sql, *args)
+    else:
+        record = await connection.fetchrow(sql, *args)
+    if claim is None:
+        return Landing(record["claimed"] and record["held"], record["held"], True, None)
+    stored = record if record["request_hash"] is not None else None
+    return Landing(record["claimed"] and record["held"], record["held"], record["locked"], stored)
 
 
 async def make_read_pool(url: str, size: int = 20) -> Any:
@@ -196,7 +270,9 @@ class _InsertColumn:
     default: Any  # the column's Python-side default, or None
     omit_when_none: bool  # identity or server default: let the database fill it in
     jsonb: bool
-    array_type: str  # the Postgres type of an array of this column's values
+    # The Postgres type a value is cast to, without a length: an explicit cast to varchar(n)
+    # would cut a longer value silently, where the assignment to the column refuses it.
+    cast_type: str
 
 
 _insert_plans: dict[Any, tuple[str, tuple[_InsertColumn, ...]]] = {}
@@ -223,9 +299,9 @@ def _plan_insert(cls: Any) -> tuple[str, tuple[_InsertColumn, ...]]:
             omit_when_none=column.identity is not None or column.server_default is not None,
             jsonb=isinstance(column.type, JSONB),
             # JSON travels as text (whatever the connection's JSON codec) and is cast per row.
-            array_type="TEXT[]"
+            cast_type="TEXT"
             if isinstance(column.type, JSONB)
-            else f"{column.type.compile(dialect=dialect)}[]",
+            else re.sub(r"\(\d+\)$", "", column.type.compile(dialect=dialect)),
         )
         for column in table.columns
     )
@@ -244,12 +320,12 @@ def _column_value(obj: Any, column: _InsertColumn) -> Any:
     return value
 
 
-def _insert_sql(cls: Any, objs: list[Any], args: list[Any]) -> str:
+def _insert_sql(cls: Any, objs: list[Any], args: list[Any], gate: str = "") -> str:
     """One INSERT of every object of one model; appends its arguments to `args`.
 
     One row: a VALUES list. Several: one array per column, unnested into rows, so that the
     statement (and its cached plan) is the same for 2 or 1,000 rows and its argument count does
-    not grow with them.
+    not grow with them. With a `gate` (an SQL condition), the rows are inserted only if it holds.
     """
     table, columns = _insert_columns(cls)
     rows = [[_column_value(obj, column) for column in columns] for obj in objs]
@@ -262,34 +338,57 @@ def _insert_sql(cls: Any, objs: list[Any], args: list[Any]) -> str:
         args.extend(rows[0][i] for i in kept)
     else:
         args.extend([row[i] for row in rows] for i in kept)
-    shape = (cls, kept, len(rows) == 1, len(args) - len(kept) + 1)
+    shape = (cls, kept, len(rows) == 1, len(args) - len(kept) + 1, gate)
     sql = _insert_texts.get(shape)
     if sql is None:
         sql = _insert_texts[shape] = _insert_text(table, columns, *shape[1:])
     return sql
 
 
-_insert_texts: dict[tuple[Any, tuple[int, ...], bool, int], str] = {}
+_insert_texts: dict[tuple[Any, tuple[int, ...], bool, int, str], str] = {}
 
 
 def _insert_text(
-    table: str, columns: tuple[_InsertColumn, ...], kept: tuple[int, ...], one: bool, start: int
+    table: str,
+    columns: tuple[_InsertColumn, ...],
+    kept: tuple[int, ...],
+    one: bool,
+    start: int,
+    gate: str,
 ) -> str:
     names = ", ".join(columns[i].name for i in kept)
-    if one:
+    where = f" WHERE {gate}" if gate else ""
+    if one and not gate:
         values = ", ".join(
             f"${n}::text::jsonb" if columns[i].jsonb else f"${n}" for n, i in enumerate(kept, start)
         )
         return f"INSERT INTO {table} ({names}) VALUES ({values})"  # noqa: S608 - names are the models'
-    arrays = ", ".join(f"${n}::{columns[i].array_type}" for n, i in enumerate(kept, start))
+    if one:
+        # A SELECT (which can have a WHERE) instead of VALUES; it does not take the columns'
+        # types for its parameters, so each is cast.
+        values = ", ".join(
+            f"${n}::text::jsonb" if columns[i].jsonb else f"${n}::{columns[i].cast_type}"
+            for n, i in enumerate(kept, start)
+        )
+        return f"INSERT INTO {table} ({names}) SELECT {values}{where}"
+    arrays = ", ".join(f"${n}::{columns[i].cast_type}[]" for n, i in enumerate(kept, start))
     selected = ", ".join(
         f"c{n}::jsonb" if columns[i].jsonb else f"c{n}" for n, i in enumerate(kept, start)
     )
     aliases = ", ".join(f"c{n}" for n in range(start, start + len(kept)))
     return (
         f"INSERT INTO {table} ({names}) SELECT {selected} "  # noqa: S608 - names are the models'
-        f"FROM unnest({arrays}) AS u({aliases})"
+        f"FROM unnest({arrays}) AS u({aliases}){where}"
     )
+
+
+def _insert_parts(new: list[Any], args: list[Any], gate: str = "") -> list[str]:
+    """One INSERT per model of the objects `new` (see _insert_sql); appends their arguments."""
+    by_model: dict[Any, list[Any]] = {}
+    for obj in new:
+        model = obj.__model__ if isinstance(obj, NewRow) else type(obj)
+        by_model.setdefault(model, []).append(obj)
+    return [_insert_sql(cls, objs, args, gate) for cls, objs in by_model.items()]
 
 
 async def insert_rows(unit: Unit | Any, new: list[Any]) -> None:
@@ -301,12 +400,8 @@ async def insert_rows(unit: Unit | Any, new: list[Any]) -> None:
     INSERT per table however many rows a batch adds. Foreign keys are checked at the end of the
     statement, so the order of the parts does not matter.
     """
-    by_model: dict[Any, list[Any]] = {}
-    for obj in new:
-        model = obj.__model__ if isinstance(obj, NewRow) else type(obj)
-        by_model.setdefault(model, []).append(obj)
     args: list[Any] = []
-    parts = [_insert_sql(cls, objs, args) for cls, objs in by_model.items()]
+    parts = _insert_parts(new, args)
     from app.core.fastread import execute
 
     if len(parts) == 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -25,7 +25,7 @@ from starlette.responses import Response
 from app.core.auth import PrincipalDep
 from app.core.db import SessionDep, Unit, add_row
 from app.core.errors import ApiError, invalid_field
-from app.core.fastread import execute, fetch_resource
+from app.core.fastread import execute, fetch_all
 from app.core.responses import Json
 from app.core.secrets import decrypt_bytes, encrypt_bytes
 from app.core.settings import get_settings
@@ -35,10 +35,12 @@ from app.models.base import utcnow
 
 @dataclass
 class Result:
-    """What a mutation produced: a JSON body and its status code."""
+    """What a mutation produced: a JSON body and its status code. `secret`: the body carries a
+    secret (a token, a password), so a remembered copy of it is stored encrypted."""
 
     body: dict[str, Any]
     status_code: int = 200
+    secret: bool = False
 
     def response(self) -> Response:
         headers = {"ETag": f'"{self.body["etag"]}"'} if "etag" in self.body else {}
@@ -48,82 +50,117 @@ class Result:
 # Takes the key's transaction-scoped lock (without waiting) and reads what the key stored, in one
 # round trip; the read runs after the lock, with a fresh snapshot (see the migration that
 # creates the function): a first request that committed a moment ago is replayed, not repeated.
-_LOCK_AND_READ = (
-    "SELECT c.locked, c.request_hash, c.status_code, c.body_ciphertext, c.create_time, "
-    "NULL AS s_resource_uid FROM kplane_idempotency_claim($1, $2, $3) AS c"
+_LOCK_AND_READ = "SELECT * FROM kplane_idempotency_claim($1, $2, $3)"
+_READ = (
+    "SELECT request_hash, status_code, body, body_encrypted, create_time FROM idempotency_keys "
+    "WHERE principal = $1 AND key = $2"
 )
 _DELETE = "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2"
 
 
-def _lock_id(principal: str, key: str) -> int:
+def lock_id(principal: str, key: str) -> int:
+    """The advisory lock id of a (principal, key)."""
     digest = hashlib.sha256(f"{principal}\x00{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+async def request_hash_of(request: Request) -> str:
+    """What makes two requests "the same" for a key: method, path, query (but the key) and body."""
+    body = await request.body()
+    query = sorted((k, v) for k, v in request.query_params.multi_items() if k != "request_id")
+    material = orjson.dumps([request.method, request.scope["path"], query]) + body
+    return hashlib.sha256(material).hexdigest()
+
+
+def in_flight() -> ApiError:
+    return ApiError(
+        409,
+        "REQUEST_IN_FLIGHT",
+        "a request with this idempotency key is still being processed",
+        status="ABORTED",
+        headers={"Retry-After": "1"},
+    )
+
+
+def expired(stored: Mapping[str, Any]) -> bool:
+    """Whether a key's record (a row of its columns) is past the retention window."""
+    ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
+    return bool(stored["create_time"] < utcnow() - ttl)
+
+
+def replay(request: Request, stored: Mapping[str, Any], request_hash: str) -> Response:
+    """The stored response of the key, for a request that must be the same as the first."""
+    if stored["request_hash"] != request_hash:
+        raise ApiError(
+            422,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this idempotency key was used with a different request",
+            status="INVALID_ARGUMENT",
+        )
+    request.state.audit_note = "replayed"
+    body = decrypt_bytes(stored["body"]) if stored["body_encrypted"] else stored["body"]
+    return Result(orjson.loads(body), stored["status_code"]).response()
+
+
+async def read_stored(connection: Any, principal: str, key: str) -> Any:
+    """The key's unexpired record, read without its lock (None if there is none)."""
+    stored = await connection.fetchrow(_READ, principal, key)
+    return None if stored is None or expired(stored) else stored
+
+
+async def forget(unit: Unit | Any, principal: str, key: str) -> None:
+    """Delete the key's record (one past the retention window, not yet purged)."""
+    await execute(unit, _DELETE, principal, key)
+
+
+def remember(unit: Unit, principal: str, key: str, request_hash: str, result: Result) -> None:
+    """Add the key's record of `result` to the mutation's new rows."""
+    body = orjson.dumps(result.body)
+    add_row(
+        unit,
+        IdempotencyRecord,
+        principal=principal,
+        key=key,
+        request_hash=request_hash,
+        status_code=result.status_code,
+        body=encrypt_bytes(body) if result.secret else body,
+        body_encrypted=result.secret,
+        create_time=utcnow(),
+    )
+
+
 class Idempotency:
+    """The key of a mutation that runs in a session's transaction: the key's lock is taken first
+    and held to the commit, and the record is written in the same transaction."""
+
     def __init__(self, request: Request, session: Unit, principal: str, key: str | None) -> None:
         self.request = request
         self.session = session
         self.principal = principal
         self.key = key
 
-    async def _request_hash(self) -> str:
-        body = await self.request.body()
-        query = sorted(
-            (k, v) for k, v in self.request.query_params.multi_items() if k != "request_id"
-        )
-        material = orjson.dumps([self.request.method, self.request.scope["path"], query]) + body
-        return hashlib.sha256(material).hexdigest()
-
     async def run(self, mutate: Callable[[], Awaitable[Result]]) -> Response:
         if self.key is None:
             return (await mutate()).response()
-        request_hash = await self._request_hash()
+        request_hash = await request_hash_of(self.request)
         # One round trip: take the key's lock, then read what it stored, if anything.
-        found = await fetch_resource(
+        (row,) = await fetch_all(
             self.session,
             _LOCK_AND_READ,
-            _lock_id(self.principal, self.key),
+            lock_id(self.principal, self.key),
             self.principal,
             self.key,
         )
-        assert found is not None  # the query always returns one row
-        row = found[0]
-        if not row.locked:
-            raise ApiError(
-                409,
-                "REQUEST_IN_FLIGHT",
-                "a request with this idempotency key is still being processed",
-                status="ABORTED",
-                headers={"Retry-After": "1"},
-            )
-        stored = row if row.request_hash is not None else None
-        ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
-        if stored is not None and stored.create_time < utcnow() - ttl:
-            await execute(self.session, _DELETE, self.principal, self.key)
+        if not row["locked"]:
+            raise in_flight()
+        stored = row if row["request_hash"] is not None else None
+        if stored is not None and expired(stored):
+            await forget(self.session, self.principal, self.key)
             stored = None
         if stored is not None:
-            if stored.request_hash != request_hash:
-                raise ApiError(
-                    422,
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "this idempotency key was used with a different request",
-                    status="INVALID_ARGUMENT",
-                )
-            self.request.state.audit_note = "replayed"
-            body = orjson.loads(decrypt_bytes(stored.body_ciphertext))
-            return Result(body, stored.status_code).response()
+            return replay(self.request, stored, request_hash)
         result = await mutate()
-        add_row(
-            self.session,
-            IdempotencyRecord,
-            principal=self.principal,
-            key=self.key,
-            request_hash=request_hash,
-            status_code=result.status_code,
-            body_ciphertext=encrypt_bytes(orjson.dumps(result.body)),
-            create_time=utcnow(),
-        )
+        remember(self.session, self.principal, self.key, request_hash, result)
         return result.response()
 
 

@@ -1,14 +1,15 @@
 """Responses remembered per (principal, idempotency key) for 24 hours.
 
-The body is stored encrypted: a create response may carry a secret (a token, a password) that a
-retrying client must get back, and that must never sit in the database in clear.
+A response that carries a secret (a token, a password) — which a retrying client must get back
+and which must never sit in the database in clear — is stored encrypted (`body_encrypted`);
+the others are stored as sent.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String
+from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -21,7 +22,8 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
-    body_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_encrypted: Mapped[bool] = mapped_column(Boolean)
     etag: Mapped[str] = mapped_column(String(100), default="", server_default="")
     create_time: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True

@@ -170,7 +170,7 @@ async def create_token(
 
     async def mutate() -> Result:
         token, secret = await service.create_token(session, project, token_id, body)
-        return Result(service.token_body(token, secret))
+        return Result(service.token_body(token, secret), secret=True)
 
     return await idempotency.run(mutate)
 

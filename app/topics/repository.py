@@ -30,9 +30,8 @@ _COLLIDING_IN_CLUSTER = (
     "(SELECT t.topic_id FROM topics AS t WHERE t.cluster_uid = r.uid AND t.collision_key = $3) "
     "AS x_colliding"
 )
-_CLUSTER_FOR_CREATE = (
-    resource_select(Cluster, "project_id", "cluster_id", extra=_COLLIDING_IN_CLUSTER)
-    + " FOR SHARE OF r"
+_CLUSTER_FOR_CREATE = resource_select(
+    Cluster, "project_id", "cluster_id", extra=_COLLIDING_IN_CLUSTER
 )
 
 
@@ -61,11 +60,11 @@ async def get(
 
 
 async def cluster_for_create(
-    session: AsyncSession | Tx, project_id: str, cluster_id: str, key: str
+    tx: Tx, project_id: str, cluster_id: str, key: str
 ) -> tuple[tuple[Cluster, ResourceStatus | None] | None, str | None]:
-    """The cluster, share-locked (no change of the cluster races the create), and the name of
-    the topic in it that `key` collides with, if any: one round trip."""
-    found = await fetch_resource_extras(session, _CLUSTER_FOR_CREATE, project_id, cluster_id, key)
+    """The cluster (to hold, see Tx.hold) and the name of the topic in it that `key` collides
+    with, if any: one round trip."""
+    found = await fetch_resource_extras(tx, _CLUSTER_FOR_CREATE, project_id, cluster_id, key)
     if found is None:
         return None, None
     cluster, status, extras = found

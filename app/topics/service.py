@@ -144,7 +144,7 @@ def _add_topic(
 
 
 async def create(
-    session: AsyncSession | Tx,
+    tx: Tx,
     project_id: str,
     cluster_id: str,
     topic_id: str,
@@ -154,16 +154,17 @@ async def create(
     name_violations = topic_name_violations("topic_id", topic_id)
     # An invalid name is refused below; it never reaches the database (it may hold a NUL).
     key = "" if name_violations else topic_collision_key(topic_id)
-    found, existing = await repository.cluster_for_create(session, project_id, cluster_id, key)
+    found, existing = await repository.cluster_for_create(tx, project_id, cluster_id, key)
     cluster, _ = clusters.live(found, project_id, cluster_id)
+    clusters.hold(tx, cluster)
     values = _values(body_in, cluster)
     raise_if(name_violations + _validate(values, cluster))
     if existing == topic_id:
         raise already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, topic_id))
     if existing is not None:
         raise _collision(topic_id, existing)
-    topic = _add_topic(session, cluster, topic_id, values, utcnow())
-    return _start(session, topic, "create", request_id)
+    topic = _add_topic(tx, cluster, topic_id, values, utcnow())
+    return _start(tx, topic, "create", request_id)
 
 
 def _listed(names: list[str], most: int = 20) -> str:

@@ -61,7 +61,7 @@ async def create_user(
     async def mutate(tx: Tx) -> Result:
         parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
         op, password = await service.create(tx, parent, user_id, body, request_id_of(request))
-        return Result({**operations.body(op), "password": password})
+        return Result({**operations.body(op), "password": password}, secret=True)
 
     return await write.run(mutate)
 
@@ -161,7 +161,7 @@ async def rotate_password(
         check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
         given = body.password.get_secret_value() if body.password is not None else None
         op, password = await service.rotate_password(session, row, given, request_id_of(request))
-        return Result({**operations.body(op), "password": password})
+        return Result({**operations.body(op), "password": password}, secret=True)
 
     return await idempotency.run(mutate)
 

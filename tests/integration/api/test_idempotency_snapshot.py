@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from app.core.idempotency import _lock_id
+from app.core.idempotency import lock_id
 from devstack.postgres import LocalPostgres
 from devstack.proc import wait_until
 from tests.conftest import migrate
@@ -33,7 +33,7 @@ def dsn(postgres: LocalPostgres) -> str:
 
 def test_a_response_committed_after_the_statement_began_is_replayed(dsn: str) -> None:
     principal, key = "user:alice", "k-1"
-    lock = _lock_id(principal, key)
+    lock = lock_id(principal, key)
     first = psycopg.connect(dsn)
     gate = psycopg.connect(dsn)
     retry = psycopg.connect(dsn)
@@ -41,8 +41,8 @@ def test_a_response_committed_after_the_statement_began_is_replayed(dsn: str) ->
         # The first request holds the key's lock and writes its record, not yet committed.
         first.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
         first.execute(
-            "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, "
-            "body_ciphertext, etag, create_time) VALUES (%s, %s, 'h', 200, 'x', '', now())",
+            "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, body, "
+            "body_encrypted, etag, create_time) VALUES (%s, %s, 'h', 200, 'x', false, '', now())",
             (principal, key),
         )
         gate.execute("SELECT pg_advisory_xact_lock(%s)", (GATE,))
@@ -76,7 +76,7 @@ def test_a_response_committed_after_the_statement_began_is_replayed(dsn: str) ->
         gate.commit()  # the retry's statement goes on to the claim
         thread.join(10)
         assert not thread.is_alive()
-        locked, request_hash, status_code, _body, _created = result["row"]
+        locked, request_hash, status_code, _body, _encrypted, _created = result["row"]
         assert locked is True
         assert (request_hash, status_code) == ("h", 200), "the committed response was missed"
     finally:
@@ -86,7 +86,7 @@ def test_a_response_committed_after_the_statement_began_is_replayed(dsn: str) ->
 
 def test_a_key_in_flight_is_not_claimed(dsn: str) -> None:
     principal, key = "user:bob", "k-2"
-    lock = _lock_id(principal, key)
+    lock = lock_id(principal, key)
     with psycopg.connect(dsn) as holder, psycopg.connect(dsn) as other:
         holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
         row = other.execute(
@@ -96,4 +96,4 @@ def test_a_key_in_flight_is_not_claimed(dsn: str) -> None:
         fresh = other.execute(
             "SELECT * FROM kplane_idempotency_claim(%s, %s, %s)", (lock + 1, principal, "k-3")
         ).fetchone()
-        assert fresh == (True, None, None, None, None)
+        assert fresh == (True, None, None, None, None, None)

@@ -58,3 +58,43 @@ async def test_password_is_stored_as_scram_and_ciphertext(world: World) -> None:
     material = scram_sha512(password, user.scram_salt, user.scram_iterations)
     assert material.stored_key == user.scram_stored_key
     assert material.server_key == user.scram_server_key
+
+
+async def test_remembered_responses_keep_secrets_encrypted(world: World) -> None:
+    """A retry gets the secret back, from a record that holds it only encrypted; a response
+    without a secret is remembered as sent."""
+    from sqlalchemy import select
+
+    from app.models import IdempotencyRecord
+
+    calls = {
+        "user": ("POST", f"{C}/users?user_id=dora", "password"),
+        "rotate": ("POST", f"{C}/users/dora:rotatePassword", "password"),
+        "token": ("POST", "/v1/projects/p/tokens?token_id=ci", "secret"),
+        "topic": ("POST", f"{C}/topics?topic_id=plain", None),
+    }
+    secrets = {}
+    for key, (method, path, field) in calls.items():
+        headers = {"Idempotency-Key": f"k-{key}"}
+        role = "owner" if key == "token" else "editor"
+        first = await world.call(method, path, role=role, json={}, headers=headers)
+        again = await world.call(method, path, role=role, json={}, headers=headers)
+        assert first.status_code == again.status_code == 200, (first.text, again.text)
+        assert again.json() == first.json()
+        if field:
+            secrets[key] = first.json()[field]
+    factory = world.client._transport.app.state.sessionmaker  # type: ignore[attr-defined]
+    async with factory() as session:
+        records = {
+            r.key: r
+            for r in (
+                await session.execute(
+                    select(IdempotencyRecord).where(IdempotencyRecord.key.like("k-%"))
+                )
+            ).scalars()
+        }
+    for key, secret in secrets.items():
+        record = records[f"k-{key}"]
+        assert record.body_encrypted and secret.encode() not in record.body, key
+    assert not records["k-topic"].body_encrypted
+    assert b'"name":"projects/p/operations/' in records["k-topic"].body

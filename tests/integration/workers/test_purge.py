@@ -39,7 +39,8 @@ def record(key: str, hours_ago: float) -> IdempotencyRecord:
         key=key,
         request_hash="0" * 64,
         status_code=200,
-        body_ciphertext=b"x",
+        body=b"x",
+        body_encrypted=False,
         create_time=utcnow() - timedelta(hours=hours_ago),
     )
 
