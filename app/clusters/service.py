@@ -141,9 +141,6 @@ def live(
     return found
 
 
-hold = repository.hold_cluster
-
-
 async def get_live(
     session: AsyncSession | Tx, project_id: str, cluster_id: str, lock: repository.Lock = None
 ) -> tuple[Cluster, ResourceStatus | None]:

@@ -76,19 +76,26 @@ class Tx:
     statement (see `land`), which is the transaction. What the reads relied on is named with
     `hold`, and that statement writes nothing if it changed meanwhile."""
 
-    __slots__ = ("connection", "held", "info", "new")
+    __slots__ = ("conflict", "connection", "held", "info", "new")
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.info: dict[Any, Any] = {}
         self.new: list[object] = []
         self.held: list[Held] = []
+        self.conflict: Callable[[], Awaitable[Exception]] | None = None
 
     def add(self, instance: object) -> None:
         self.new.append(instance)
 
     def hold(self, table: str, uid: uuid.UUID, version: int) -> None:
         self.held.append(Held(table, uid, version))
+
+    def on_conflict(self, explain: Callable[[], Awaitable[Exception]]) -> None:
+        """When the write breaks a unique constraint (the resource exists), `explain()` says how,
+        as the error to answer with. A unique index checks existence at the write, where a read
+        before it would be one more round trip and could be overtaken anyway."""
+        self.conflict = explain
 
 
 class NewRow(SimpleNamespace):

@@ -23,11 +23,10 @@ from app.models import Base, ResourceStatus
 STATUS_COLUMNS = ("resource_uid", "observed_generation", "state", "conditions", "data", "version")
 
 
-def resource_select(model: type[Base], *where_columns: str, extra: str = "") -> str:
-    """SELECT every column of `model` plus its status (prefixed `s_`), by `where_columns`;
-    `extra` adds columns named `x_...` (read with fetch_resource_extras)."""
+def resource_select(model: type[Base], *where_columns: str) -> str:
+    """SELECT every column of `model` plus its status (prefixed `s_`), by `where_columns`."""
     table = cast(Table, model.__table__)
-    columns = ", ".join([*(f"r.{c.name}" for c in table.columns), *([extra] if extra else [])])
+    columns = ", ".join(f"r.{c.name}" for c in table.columns)
     status = ", ".join(f"s.{c} AS s_{c}" for c in STATUS_COLUMNS)
     where = " AND ".join(f"r.{c} = ${i}" for i, c in enumerate(where_columns, start=1))
     return (
@@ -36,16 +35,13 @@ def resource_select(model: type[Base], *where_columns: str, extra: str = "") -> 
     )
 
 
-def split(record: Any, extras: dict[str, Any] | None = None) -> tuple[Any, Any]:
-    """(desired, status-or-None) namespaces from one joined record; `x_` columns go to
-    `extras`."""
+def split(record: Any) -> tuple[Any, Any]:
+    """(desired, status-or-None) namespaces from one joined record."""
     desired: dict[str, Any] = {}
     status: dict[str, Any] = {}
     for key, value in record.items():
         if key.startswith("s_"):
             status[key[2:]] = value
-        elif key.startswith("x_") and extras is not None:
-            extras[key[2:]] = value
         else:
             desired[key] = value
     return SimpleNamespace(**desired), (
@@ -85,18 +81,6 @@ async def fetch_resource(
 ) -> tuple[Any, Any] | None:
     record = await (await _driver(session)).fetchrow(sql, *args)
     return None if record is None else split(record)
-
-
-async def fetch_resource_extras(
-    session: AsyncSession | Any, sql: str, *args: Any
-) -> tuple[Any, Any, dict[str, Any]] | None:
-    """fetch_resource for a resource_select with `extra` columns: also {name: value} of those."""
-    record = await (await _driver(session)).fetchrow(sql, *args)
-    if record is None:
-        return None
-    extras: dict[str, Any] = {}
-    desired, status = split(record, extras)
-    return desired, status, extras
 
 
 async def execute(session: AsyncSession | Any, sql: str, *args: Any) -> None:

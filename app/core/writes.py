@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
+from asyncpg import UniqueViolationError
 from fastapi import Depends, Request
 from starlette.responses import Response
 
@@ -84,7 +85,12 @@ class Write:
                 audit.record_success(tx, self.request)
                 if key is not None:
                     remember(tx, principal, key, request_hash, result)
-                landing = await land(tx, claim)
+                try:
+                    landing = await land(tx, claim)
+                except UniqueViolationError:
+                    if tx.conflict is None:
+                        raise
+                    raise await tx.conflict() from None
                 if landing.written:
                     break
                 if not landing.locked:

@@ -11,12 +11,11 @@ from app.core.db import Tx
 from app.core.fastread import (
     fetch_all,
     fetch_resource,
-    fetch_resource_extras,
     listed_columns,
     resource_select,
 )
 from app.core.pagination import AnySelect
-from app.models import Cluster, ResourceStatus, Topic
+from app.models import ResourceStatus, Topic
 
 _COLLIDING_ANY = (
     "SELECT collision_key, topic_id FROM topics WHERE cluster_uid = $1 "
@@ -26,13 +25,6 @@ _LIST = select(*listed_columns(Topic)).outerjoin(
     ResourceStatus, ResourceStatus.resource_uid == Topic.uid
 )
 _GET = resource_select(Topic, "project_id", "cluster_id", "topic_id")
-_COLLIDING_IN_CLUSTER = (
-    "(SELECT t.topic_id FROM topics AS t WHERE t.cluster_uid = r.uid AND t.collision_key = $3) "
-    "AS x_colliding"
-)
-_CLUSTER_FOR_CREATE = resource_select(
-    Cluster, "project_id", "cluster_id", extra=_COLLIDING_IN_CLUSTER
-)
 
 
 async def get(
@@ -57,19 +49,6 @@ async def get(
         query = query.with_for_update(of=Topic)
     row = (await session.execute(query)).first()
     return None if row is None else (row[0], row[1])
-
-
-async def cluster_for_create(
-    tx: Tx, project_id: str, cluster_id: str, key: str
-) -> tuple[tuple[Cluster, ResourceStatus | None] | None, str | None]:
-    """The cluster (to hold, see Tx.hold) and the name of the topic in it that `key` collides
-    with, if any: one round trip."""
-    found = await fetch_resource_extras(tx, _CLUSTER_FOR_CREATE, project_id, cluster_id, key)
-    if found is None:
-        return None, None
-    cluster, status, extras = found
-    colliding = extras["colliding"]
-    return (cluster, status), None if colliding is None else str(colliding)
 
 
 async def colliding_any(

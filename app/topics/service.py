@@ -151,20 +151,22 @@ async def create(
     body_in: TopicIn,
     request_id: str,
 ) -> Operation:
-    name_violations = topic_name_violations("topic_id", topic_id)
-    # An invalid name is refused below; it never reaches the database (it may hold a NUL).
-    key = "" if name_violations else topic_collision_key(topic_id)
-    found, existing = await repository.cluster_for_create(tx, project_id, cluster_id, key)
-    cluster, _ = clusters.live(found, project_id, cluster_id)
-    clusters.hold(tx, cluster)
+    cluster, _ = await clusters.get_live(tx, project_id, cluster_id, lock="share")
     values = _values(body_in, cluster)
-    raise_if(name_violations + _validate(values, cluster))
-    if existing == topic_id:
-        raise already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, topic_id))
-    if existing is not None:
-        raise _collision(topic_id, existing)
+    raise_if(topic_name_violations("topic_id", topic_id) + _validate(values, cluster))
+    # A topic of this name, or of one that collides with it, is found by the write itself: the
+    # unique index on the collision key refuses the row (no read before the write).
+    tx.on_conflict(lambda: _conflict(tx, cluster, topic_id))
     topic = _add_topic(tx, cluster, topic_id, values, utcnow())
     return _start(tx, topic, "create", request_id)
+
+
+async def _conflict(tx: Tx, cluster: Cluster, topic_id: str) -> ApiError:
+    key = topic_collision_key(topic_id)
+    existing = (await repository.colliding_any(tx, cluster.uid, [key])).get(key)
+    if existing is None or existing == topic_id:
+        return already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, topic_id))
+    return _collision(topic_id, existing)
 
 
 def _listed(names: list[str], most: int = 20) -> str:

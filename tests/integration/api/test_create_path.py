@@ -18,7 +18,7 @@ import httpx
 import psycopg
 import pytest
 
-from app.clusters import service as clusters
+from app.clusters import repository as clusters
 from app.core.db import Claim, Tx, add_row, land
 from app.core.idempotency import lock_id
 from app.models import AuditRecord
@@ -35,7 +35,7 @@ async def test_a_cluster_deleted_between_read_and_write_gets_no_topic(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     holds: list[int] = []
-    original = clusters.hold
+    original = clusters.hold_cluster
 
     async def delete_cluster(tx: Tx, uid: uuid.UUID) -> None:
         await tx.connection.execute(
@@ -47,7 +47,7 @@ async def test_a_cluster_deleted_between_read_and_write_gets_no_topic(
     assert r.status_code == 409 and r.json()["error"]["details"][0]["reason"] == (
         "CLUSTER_DELETING"
     ), r.text
-    assert len(holds) == 1, "the second read saw the cluster deleting and stopped there"
+    assert len(holds) == 2, "the write found the cluster changed, and the create read it again"
     r = await world.call("GET", f"{C}/topics/late")
     assert r.status_code == 404
 
@@ -56,7 +56,7 @@ async def test_a_cluster_shrunk_between_read_and_write_is_validated_again(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     holds: list[int] = []
-    original = clusters.hold
+    original = clusters.hold_cluster
 
     async def shrink(tx: Tx, uid: uuid.UUID) -> None:
         await tx.connection.execute(
@@ -92,7 +92,7 @@ async def _with_change(
         if len(holds) == 1:
             tx.info.setdefault("pending", []).append(change(tx, cluster.uid))
 
-    monkeypatch.setattr(clusters, "hold", hold)
+    monkeypatch.setattr(clusters, "hold_cluster", hold)
     real_land = land
 
     async def land_after_change(tx: Tx, claim: Claim | None = None) -> Any:
