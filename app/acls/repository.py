@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Tx
-from app.core.fastread import fetch_resource, listed_columns, resource_select
+from app.core.fastread import child_select, fetch_resource, listed_columns
 from app.core.pagination import AnySelect
 from app.models import Acl, ResourceStatus
 
 _LIST = select(*listed_columns(Acl)).outerjoin(
     ResourceStatus, ResourceStatus.resource_uid == Acl.uid
 )
-_GET = resource_select(Acl, "project_id", "cluster_id", "acl_id")
+_GET = child_select(Acl, "acl_id")
 
 
 async def get(

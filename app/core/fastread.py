@@ -25,10 +25,25 @@ STATUS_COLUMNS = ("resource_uid", "observed_generation", "state", "conditions", 
 
 def resource_select(model: type[Base], *where_columns: str) -> str:
     """SELECT every column of `model` plus its status (prefixed `s_`), by `where_columns`."""
+    where = " AND ".join(f"r.{c} = ${i}" for i, c in enumerate(where_columns, start=1))
+    return _select(model, where)
+
+
+def child_select(model: type[Base], id_column: str) -> str:
+    """resource_select of a resource inside a cluster (a topic, an acl, a user) by project id ($1),
+    cluster id ($2) and its own id ($3), found through the cluster's uid: the (cluster_uid, id)
+    unique index serves it, where its own project_id and cluster_id columns have no index."""
+    return _select(
+        model,
+        "r.cluster_uid = (SELECT c.uid FROM clusters AS c WHERE c.project_id = $1 "  # noqa: S608 - a column name of ours
+        f"AND c.cluster_id = $2) AND r.{id_column} = $3",
+    )
+
+
+def _select(model: type[Base], where: str) -> str:
     table = cast(Table, model.__table__)
     columns = ", ".join(f"r.{c.name}" for c in table.columns)
     status = ", ".join(f"s.{c} AS s_{c}" for c in STATUS_COLUMNS)
-    where = " AND ".join(f"r.{c} = ${i}" for i, c in enumerate(where_columns, start=1))
     return (
         f"SELECT {columns}, {status} FROM {table.name} AS r "  # noqa: S608 - names are ours
         f"LEFT JOIN resource_status AS s ON s.resource_uid = r.uid WHERE {where}"

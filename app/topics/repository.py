@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Tx
 from app.core.fastread import (
+    child_select,
     fetch_all,
     fetch_resource,
     listed_columns,
-    resource_select,
 )
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, Topic
@@ -24,7 +24,7 @@ _COLLIDING_ANY = (
 _LIST = select(*listed_columns(Topic)).outerjoin(
     ResourceStatus, ResourceStatus.resource_uid == Topic.uid
 )
-_GET = resource_select(Topic, "project_id", "cluster_id", "topic_id")
+_GET = child_select(Topic, "topic_id")
 
 
 async def get(

@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Tx
-from app.core.fastread import fetch_resource, listed_columns, resource_select
+from app.core.fastread import child_select, fetch_resource, listed_columns
 from app.core.pagination import AnySelect
 from app.models import ResourceStatus, User
 
 _LIST = select(*listed_columns(User)).outerjoin(
     ResourceStatus, ResourceStatus.resource_uid == User.uid
 )
-_GET = resource_select(User, "project_id", "cluster_id", "user_id")
+_GET = child_select(User, "user_id")
 
 
 async def get(
