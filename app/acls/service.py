@@ -165,18 +165,23 @@ async def get(
 
 
 async def create(
-    session: AsyncSession | Tx, cluster: Cluster, acl_id: str, body_in: AclIn, request_id: str
+    tx: Tx, cluster: Cluster, acl_id: str, body_in: AclIn, request_id: str
 ) -> Operation:
     pattern = parse_acl_id(acl_id)
     raise_if(
         entry_violations("acl_entries", body_in.acl_entries, pattern.resource_type)
         + label_violations(body_in.labels)
     )
-    if await repository.get(session, cluster.project_id, cluster.cluster_id, acl_id) is not None:
-        raise already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, acl_id))
+    exists = already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, acl_id))
+
+    async def explain() -> Exception:
+        return exists
+
+    # An existing acl of this id is refused by the write's unique index (no read before it).
+    tx.on_conflict(explain)
     now = utcnow()
     acl = add_row(
-        session,
+        tx,
         Acl,
         uid=uuid.uuid4(),
         cluster_uid=cluster.uid,
@@ -194,7 +199,7 @@ async def create(
         update_time=now,
         delete_time=None,
     )
-    return _start(session, acl, "create", request_id)
+    return _start(tx, acl, "create", request_id)
 
 
 async def set_entries(

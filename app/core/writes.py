@@ -1,18 +1,18 @@
 """The create path: one dependency for who is calling and the idempotency key, and two round trips
 to Postgres on a pooled asyncpg connection with no ORM session and no open transaction.
 
-A create reads a few rows (the cluster, a colliding name) with prepared statements, validates,
-and adds new rows; the ORM's session, unit of work and connection wrapping cost more CPU than
-those statements, and FastAPI resolves each dependency separately. So `WriteDep` does
-authentication and the key in one dependency, and `Write.run` keeps every guarantee of the
-session path with fewer statements:
+A create reads its cluster with a prepared statement, validates, and adds new rows; the ORM's
+session, unit of work and connection wrapping cost more CPU than those statements, and FastAPI
+resolves each dependency separately. So `WriteDep` does authentication and the key in one
+dependency, and `Write.run` keeps every guarantee of the session path with fewer statements:
 
 1. the reads run on their own (no BEGIN: nothing is locked while Python validates);
 2. one statement claims the idempotency key (its lock, then its record, see
    kplane_idempotency_claim), checks that what the reads relied on is unchanged (the cluster's
    version, share-locked, see `Tx.hold`), and only then inserts the new rows — the resource,
    its Operation, the key's record and the audit record. One statement is one transaction:
-   all of it commits, or none.
+   all of it commits, or none. A unique index that refuses the resource (it exists) is
+   explained by the domain (`Tx.on_conflict`).
 
 If the cluster changed in between, nothing was written and the create runs again from the reads.
 The messages are sent after that statement committed.
