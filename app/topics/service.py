@@ -174,8 +174,33 @@ def _listed(names: list[str], most: int = 20) -> str:
     return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
 
 
+def _batch_conflict(
+    cluster: Cluster, entries: list[tuple[str, TopicIn]], existing: dict[str, str]
+) -> ApiError:
+    """The 409 of a batch whose write found topics that exist (or collide): it names them."""
+    taken = [(t, existing.get(topic_collision_key(t))) for t, _ in entries]
+    same = [t for t, other in taken if other == t]
+    pairs = [f"{t!r} with {other!r}" for t, other in taken if other is not None and other != t]
+    if same or not pairs:
+        return ApiError(
+            409,
+            "TOPIC_ALREADY_EXISTS",
+            f"{len(same)} topic(s) already exist in "
+            f"{collection_of(cluster.project_id, cluster.cluster_id)}: {_listed(same)}",
+            status="ALREADY_EXISTS",
+            metadata={"topic_ids": ",".join(same)},
+        )
+    return ApiError(
+        409,
+        "TOPIC_NAME_COLLISION",
+        f"{len(pairs)} topic name(s) collide with existing topics: {_listed(pairs)}; Kafka "
+        "treats '.' and '_' as the same character in metric names",
+        status="ALREADY_EXISTS",
+    )
+
+
 async def create_many(
-    session: AsyncSession | Tx,
+    tx: Tx,
     cluster: Cluster,
     entries: list[tuple[str, TopicIn]],
     request_id: str,
@@ -210,32 +235,19 @@ async def create_many(
             for v in _validate(values, cluster)
         )
     raise_if(violations)
-    existing = await repository.colliding_any(session, cluster.uid, list(first_of_key))
-    if existing:
-        taken = [(t, existing.get(topic_collision_key(t))) for t, _ in entries]
-        same = [t for t, other in taken if other == t]
-        if same:
-            raise ApiError(
-                409,
-                "TOPIC_ALREADY_EXISTS",
-                f"{len(same)} topic(s) already exist in "
-                f"{collection_of(cluster.project_id, cluster.cluster_id)}: {_listed(same)}",
-                status="ALREADY_EXISTS",
-                metadata={"topic_ids": ",".join(same)},
-            )
-        pairs = [f"{t!r} with {other!r}" for t, other in taken if other is not None]
-        raise ApiError(
-            409,
-            "TOPIC_NAME_COLLISION",
-            f"{len(pairs)} topic name(s) collide with existing topics: {_listed(pairs)}; Kafka "
-            "treats '.' and '_' as the same character in metric names",
-            status="ALREADY_EXISTS",
-        )
+    keys = list(first_of_key)
+
+    async def explain() -> Exception:
+        existing = await repository.colliding_any(tx, cluster.uid, keys)
+        return _batch_conflict(cluster, entries, existing)
+
+    # Topics that exist already are refused by the write's unique index (no read before it).
+    tx.on_conflict(explain)
     now = utcnow()
     operations_out = []
     for (topic_id, _), values in zip(entries, all_values, strict=True):
-        topic = _add_topic(session, cluster, topic_id, values, now)
-        operations_out.append(_start(session, topic, "create", request_id))
+        topic = _add_topic(tx, cluster, topic_id, values, now)
+        operations_out.append(_start(tx, topic, "create", request_id))
     return operations_out
 
 
