@@ -138,9 +138,8 @@ class ReadPool(Protocol):
 
 
 def read_connection(request: Request) -> AbstractAsyncContextManager[Any]:
-    """An asyncpg connection for the hot reads (and, in a transaction, creates), with no ORM
-    session around it: from the app's asyncpg pool (autocommit outside a transaction; JSON
-    decoded with orjson)."""
+    """An asyncpg connection for the hot reads and the creates, with no ORM session around it:
+    from the app's asyncpg pool (autocommit outside a transaction; JSON decoded with orjson)."""
     pool: ReadPool = request.app.state.read_pool
     return pool.acquire()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -31,18 +30,35 @@ pytestmark = pytest.mark.anyio
 C = "/v1/projects/p/clusters/c"
 
 
+def change_cluster_after_read(monkeypatch: pytest.MonkeyPatch, change: str) -> list[int]:
+    """Make the next create find its cluster changed by the UPDATE `change` (SET ...) at its
+    write: the UPDATE runs on the create's own connection (the in-process app's one connection)
+    right after the create's read. Returns the cluster versions each read of the create held."""
+    holds: list[int] = []
+    original = clusters.hold_cluster
+    pending: list[Any] = []
+
+    def hold(tx: Tx, cluster: Any) -> None:
+        original(tx, cluster)
+        holds.append(cluster.version)
+        if len(holds) == 1:
+            sql = f"UPDATE clusters SET {change}, version = version + 1 WHERE uid = $1"
+            pending.append(tx.connection.execute(sql, cluster.uid))
+
+    async def land_after_change(tx: Tx, claim: Claim | None = None) -> Any:
+        while pending:
+            await pending.pop()
+        return await land(tx, claim)
+
+    monkeypatch.setattr(clusters, "hold_cluster", hold)
+    monkeypatch.setattr("app.core.writes.land", land_after_change)
+    return holds
+
+
 async def test_a_cluster_deleted_between_read_and_write_gets_no_topic(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    holds: list[int] = []
-    original = clusters.hold_cluster
-
-    async def delete_cluster(tx: Tx, uid: uuid.UUID) -> None:
-        await tx.connection.execute(
-            "UPDATE clusters SET delete_time = now(), version = version + 1 WHERE uid = $1", uid
-        )
-
-    await _with_change(world, monkeypatch, holds, original, delete_cluster)
+    holds = change_cluster_after_read(monkeypatch, "delete_time = now()")
     r = await world.call("POST", f"{C}/topics?topic_id=late", role="editor", json={})
     assert r.status_code == 409 and r.json()["error"]["details"][0]["reason"] == (
         "CLUSTER_DELETING"
@@ -55,15 +71,7 @@ async def test_a_cluster_deleted_between_read_and_write_gets_no_topic(
 async def test_a_cluster_shrunk_between_read_and_write_is_validated_again(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    holds: list[int] = []
-    original = clusters.hold_cluster
-
-    async def shrink(tx: Tx, uid: uuid.UUID) -> None:
-        await tx.connection.execute(
-            "UPDATE clusters SET broker_count = 1, version = version + 1 WHERE uid = $1", uid
-        )
-
-    await _with_change(world, monkeypatch, holds, original, shrink)
+    holds = change_cluster_after_read(monkeypatch, "broker_count = 1")
     r = await world.call(
         "POST", f"{C}/topics?topic_id=wide", role="editor", json={"replication_factor": 3}
     )
@@ -72,35 +80,6 @@ async def test_a_cluster_shrunk_between_read_and_write_is_validated_again(
     assert holds[1] == holds[0] + 1, "validated again against the changed cluster"
     r = await world.call("GET", f"{C}/topics/wide")
     assert r.status_code == 404
-
-
-async def _with_change(
-    world: World,
-    monkeypatch: pytest.MonkeyPatch,
-    holds: list[int],
-    original: Callable[[Tx, Any], None],
-    change: Callable[[Tx, uuid.UUID], Any],
-) -> None:
-    """Make the next create's first write statement find its cluster changed by `change`, run
-    on the create's own connection right after the create's read (its one connection in the
-    in-process app: the same the write statement runs on next)."""
-    del world
-
-    def hold(tx: Tx, cluster: Any) -> None:
-        original(tx, cluster)
-        holds.append(cluster.version)
-        if len(holds) == 1:
-            tx.info.setdefault("pending", []).append(change(tx, cluster.uid))
-
-    monkeypatch.setattr(clusters, "hold_cluster", hold)
-    real_land = land
-
-    async def land_after_change(tx: Tx, claim: Claim | None = None) -> Any:
-        for pending in tx.info.pop("pending", []):
-            await pending
-        return await real_land(tx, claim)
-
-    monkeypatch.setattr("app.core.writes.land", land_after_change)
 
 
 # The write statement itself, on a server's database: concurrency with real connections.
