@@ -25,6 +25,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from bench.broker_start import broker_restarts
 from bench.workers_stack import SMALL, BenchStack, bench_stack
+from workers.adapters.kafka_admin import confluent_config
 from workers.builders import names
 
 VERSION = "4.3.1"
@@ -108,13 +109,9 @@ def kplane_roll(stack: BenchStack) -> tuple[list[float], float, float, int]:
     body = stack.ok("GET", path)
     namespace = names.namespace_of(body["uid"])
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/{namespace}/secrets/{names.SECRET}")
-    config = {
-        "bootstrap.servers": body["bootstrap_servers"],
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanism": "SCRAM-SHA-512",
-        "sasl.username": names.ADMIN_USERNAME,
-        "sasl.password": names.admin_password_in(secret),
-    }
+    config = confluent_config(
+        body["bootstrap_servers"], names.ADMIN_USERNAME, names.admin_password_in(secret)
+    )
     admin = AdminClient(config)
     admin.create_topics([NewTopic(TOPIC, 6, 3, config={"min.insync.replicas": "2"})])[
         TOPIC

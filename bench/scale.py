@@ -23,6 +23,8 @@ from kafka import TopicPartition as KTP
 from kafka.admin import KafkaAdminClient
 
 from bench.workers_stack import BenchStack, bench_stack
+from workers.adapters.kafka_admin import confluent_config
+from workers.adapters.kafka_python import client_config
 from workers.builders import names
 from workers.planning import scaling
 
@@ -32,20 +34,8 @@ Assignment = dict[tuple[str, int], tuple[int, ...]]
 def configs(stack: BenchStack, uid: str, bootstrap: str) -> tuple[dict[str, Any], dict[str, Any]]:
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
     password = names.admin_password_in(secret)
-    confluent = {
-        "bootstrap.servers": bootstrap,
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanism": "SCRAM-SHA-512",
-        "sasl.username": names.ADMIN_USERNAME,
-        "sasl.password": password,
-    }
-    kp = {
-        "bootstrap_servers": bootstrap.split(","),
-        "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_plain_username": names.ADMIN_USERNAME,
-        "sasl_plain_password": password,
-    }
+    confluent = confluent_config(bootstrap, names.ADMIN_USERNAME, password)
+    kp = client_config(bootstrap, names.ADMIN_USERNAME, password, 30.0, "bench")
     return confluent, kp
 
 

@@ -25,6 +25,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from bench.workers_stack import BenchStack, bench_stack
+from workers.adapters.kafka_admin import confluent_config
 from workers.builders import names
 
 CLUSTER = "/v1/projects/bench/clusters/t"
@@ -36,13 +37,9 @@ def admin_client(stack: BenchStack) -> AdminClient:
         f"/api/v1/namespaces/kplane-{cluster['uid']}/secrets/{names.SECRET}"
     )
     return AdminClient(
-        {
-            "bootstrap.servers": cluster["bootstrap_servers"],
-            "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanism": "SCRAM-SHA-512",
-            "sasl.username": names.ADMIN_USERNAME,
-            "sasl.password": names.admin_password_in(secret),
-        }
+        confluent_config(
+            cluster["bootstrap_servers"], names.ADMIN_USERNAME, names.admin_password_in(secret)
+        )
     )
 
 

@@ -27,6 +27,7 @@ from devstack.postgres import LocalPostgres
 from devstack.pytest_plugin import kube_substrate
 from devstack.redis import LocalRedis
 from tests.conftest import migrate
+from workers.adapters.kafka_admin import confluent_config
 from workers.builders import names
 
 __all__ = ["kube_substrate"]
@@ -138,13 +139,7 @@ class Cluster:
         return f"/v1/projects/{self.project}/clusters/{self.cluster}"
 
     def client_config(self, user: str, password: str) -> ClientConfig:
-        return {
-            "bootstrap.servers": self.body["bootstrap_servers"],
-            "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanism": "SCRAM-SHA-512",
-            "sasl.username": user,
-            "sasl.password": password,
-        }
+        return confluent_config(self.body["bootstrap_servers"], user, password)
 
 
 SMALL = {"cpu": 0.25, "memory_gib": 0.5}

@@ -24,6 +24,8 @@ from kafka.admin import KafkaAdminClient
 
 from tests.e2e.conftest import SMALL, ClientConfig, Stack, wait_for
 from tests.integration.broker.clients import create_topic, read_all
+from workers.adapters.kafka_admin import confluent_config
+from workers.adapters.kafka_python import client_config
 from workers.builders import names
 
 OLD, NEW = "4.3.1", "4.4.0"
@@ -65,13 +67,9 @@ def roll_cluster(stack: Stack, project: str) -> Iterator[RollCluster]:
     namespace = names.namespace_of(body["uid"])
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/{namespace}/secrets/{names.SECRET}")
     password = names.admin_password_in(secret)
-    config: ClientConfig = {
-        "bootstrap.servers": body["bootstrap_servers"],
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanism": "SCRAM-SHA-512",
-        "sasl.username": names.ADMIN_USERNAME,
-        "sasl.password": password,
-    }
+    config: ClientConfig = confluent_config(
+        body["bootstrap_servers"], names.ADMIN_USERNAME, password
+    )
     create_topic(AdminClient(config), TOPIC, PARTITIONS, 3, config={"min.insync.replicas": "2"})
     yield RollCluster(path, namespace, config, password)
     stack.ok("DELETE", path)
@@ -340,11 +338,9 @@ def test_3_upgrade_then_finalize_then_no_downgrade(stack: Stack, roll_cluster: R
     print("upgrade steps:", done["metadata"]["steps"])
     _check_read_back(rc, stack, sent, "upgrade")
     client = KafkaAdminClient(
-        bootstrap_servers=str(rc.config["bootstrap.servers"]).split(","),
-        security_protocol="SASL_PLAINTEXT",
-        sasl_mechanism="SCRAM-SHA-512",
-        sasl_plain_username=names.ADMIN_USERNAME,
-        sasl_plain_password=rc.password,
+        **client_config(
+            str(rc.config["bootstrap.servers"]), names.ADMIN_USERNAME, rc.password, 30.0, "e2e"
+        )
     )
     try:
         mv = client.describe_features()["metadata.version"]

@@ -24,6 +24,8 @@ from confluent_kafka.admin import AdminClient
 from kafka.admin import KafkaAdminClient
 
 from tests.e2e.conftest import SMALL, Stack, wait_for
+from workers.adapters.kafka_admin import confluent_config
+from workers.adapters.kafka_python import client_config
 from workers.builders import names
 
 TOPICS = {"scale-a": 6, "scale-b": 4}
@@ -135,13 +137,7 @@ class Scaled:
 
 def _admin_config(stack: Stack, uid: str, bootstrap: str) -> dict[str, Any]:
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
-    return {
-        "bootstrap.servers": bootstrap,
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanism": "SCRAM-SHA-512",
-        "sasl.username": names.ADMIN_USERNAME,
-        "sasl.password": names.admin_password_in(secret),
-    }
+    return confluent_config(bootstrap, names.ADMIN_USERNAME, names.admin_password_in(secret))
 
 
 @pytest.fixture(scope="module")
@@ -286,11 +282,13 @@ def test_scale_in_drains_then_removes_brokers(stack: Stack, scaled: Scaled) -> N
     # Unregistered from the KRaft metadata too (DescribeCluster lists fenced brokers as well).
     config = scaled.load.config
     admin = KafkaAdminClient(
-        bootstrap_servers=config["bootstrap.servers"].split(","),
-        security_protocol="SASL_PLAINTEXT",
-        sasl_mechanism="SCRAM-SHA-512",
-        sasl_plain_username=config["sasl.username"],
-        sasl_plain_password=config["sasl.password"],
+        **client_config(
+            config["bootstrap.servers"],
+            config["sasl.username"],
+            config["sasl.password"],
+            30.0,
+            "e2e",
+        )
     )
     try:
         registered = {b["broker_id"] for b in admin.describe_cluster()["brokers"]}

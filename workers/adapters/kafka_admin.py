@@ -226,6 +226,18 @@ def _filter_of(b: Binding) -> AclBindingFilter:
     )
 
 
+def confluent_config(bootstrap: str, username: str, password: str) -> dict[str, Any]:
+    """Settings of a confluent-kafka client authenticated with SCRAM-SHA-512 (as the brokers'
+    SASL_PLAINTEXT listener asks)."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": username,
+        "sasl.password": password,
+    }
+
+
 class ConfluentAdmin:
     """`KafkaAdmin` over confluent-kafka, authenticated as the cluster's control-plane user.
     `writes` counts mutating batches (tests assert that a converged pass makes none)."""
@@ -235,11 +247,7 @@ class ConfluentAdmin:
         self.bootstrap = bootstrap
         self._client = AdminClient(
             {
-                "bootstrap.servers": bootstrap,
-                "security.protocol": "SASL_PLAINTEXT",
-                "sasl.mechanism": "SCRAM-SHA-512",
-                "sasl.username": username,
-                "sasl.password": password,
+                **confluent_config(bootstrap, username, password),
                 "socket.timeout.ms": int(timeout * 1000),
                 "reconnect.backoff.max.ms": 2000,
                 "log_level": 3,

@@ -32,6 +32,7 @@ from devstack.pytest_plugin import (
     wait_pod_ready,
     wait_until,
 )
+from workers.adapters.kafka_admin import confluent_config
 
 REPLICAS = 3
 ClientConfig = dict[str, str | int | float | bool]
@@ -56,13 +57,8 @@ class KafkaCluster:
         return [self.pod(i)["status"]["podIP"] for i in range(REPLICAS)]
 
     def client_config(self) -> ClientConfig:
-        return {
-            "bootstrap.servers": ",".join(f"{ip}:9092" for ip in self.ips()),
-            "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanism": "SCRAM-SHA-512",
-            "sasl.username": ADMIN_USER,
-            "sasl.password": self.password,
-        }
+        bootstrap = ",".join(f"{ip}:9092" for ip in self.ips())
+        return confluent_config(bootstrap, ADMIN_USER, self.password)
 
     def kafka_jvm(self, ordinal: int) -> ProcRef | None:
         """The pod's Kafka JVM, found among the processes in the pod's network namespace."""
