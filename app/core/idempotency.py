@@ -26,7 +26,7 @@ from app.core.auth import PrincipalDep
 from app.core.db import SessionDep, Unit, add_row
 from app.core.errors import ApiError, invalid_field
 from app.core.fastread import execute, fetch_all
-from app.core.responses import Json
+from app.core.responses import resource_response
 from app.core.secrets import decrypt_bytes, encrypt_bytes
 from app.core.settings import get_settings
 from app.models import IdempotencyRecord
@@ -43,8 +43,7 @@ class Result:
     secret: bool = False
 
     def response(self) -> Response:
-        headers = {"ETag": f'"{self.body["etag"]}"'} if "etag" in self.body else {}
-        return Json(self.body, status_code=self.status_code, headers=headers)
+        return resource_response(self.body, self.status_code)
 
 
 # Takes the key's transaction-scoped lock (without waiting) and reads what the key stored, in one
