@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import ARRAY, Uuid, any_, cast, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from app.core.responses import rfc3339
+from app.core.resource import rfc3339
 from app.models import Operation, ResourceStatus
 from app.models.base import utcnow
 

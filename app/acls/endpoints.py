@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from app.acls import repository, service
+from app.acls import repository, service, views
 from app.acls.schemas import WRITABLE, AclEntryRequest, AclIn, AclList, AclOut
 from app.clusters import service as clusters
 from app.core import audit
@@ -25,7 +25,7 @@ from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
 from app.core.writes import WriteDep
 from app.models import Acl, Operation
-from app.operations import service as operations
+from app.operations import views as operation_views
 from app.operations.schemas import OperationOut
 
 router = APIRouter(prefix="/v1/projects/{project}/clusters/{cluster}/acls", tags=["acls"])
@@ -71,13 +71,13 @@ async def create_acl(
     write: WriteDep,
     acl_id: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
-    audit.set_target(request, service.name_of(project, cluster, acl_id))
+    audit.set_target(request, views.name_of(project, cluster, acl_id))
     write.authorize(project, Role.EDITOR)
 
     async def mutate(tx: Tx) -> Result:
         parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
         op = await service.create(tx, parent, acl_id, body, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await write.run(mutate)
 
@@ -94,13 +94,13 @@ async def list_acls(
             COLLECTION,
             params,
             principal.subject,
-            service.name_of(project, cluster, ""),
+            views.name_of(project, cluster, ""),
             _sort_value,
         )
         page = finish(await fetch_listed(connection, query))
         return Json(
             {
-                "acls": [service.body(*r) for r in page.rows],
+                "acls": [views.body(*r) for r in page.rows],
                 "next_page_token": page.next_page_token,
             }
         )
@@ -124,9 +124,9 @@ async def _entry_verb(
     async def mutate() -> Result:
         await clusters.get_live(session, project, cluster, lock="share")
         row, status = await service.get(session, project, cluster, acl_id, for_update=True)
-        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         op = await change(session, row, body.acl_entry, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)
 
@@ -203,7 +203,7 @@ async def get_acl(
     authorize(principal, project, Role.VIEWER)
     async with read_connection(request) as connection:
         row, status = await service.get(connection, project, cluster, acl_id)
-    return cached_or(service.body(row, status), if_none_match)
+    return cached_or(views.body(row, status), if_none_match)
 
 
 @router.patch("/{acl_id:path}", operation_id="updateAcl", response_model=OperationOut)
@@ -226,10 +226,10 @@ async def update_acl(
     async def mutate() -> Result:
         await clusters.get_live(session, project, cluster, lock="share")
         row, status = await service.get(session, project, cluster, acl_id, for_update=True)
-        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
         op = await service.update(session, row, body, fields, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)
 
@@ -250,8 +250,8 @@ async def delete_acl(
 
     async def mutate() -> Result:
         row, status = await service.get(session, project, cluster, acl_id, for_update=True)
-        check_etag(service.body(row, status)["etag"], None, etag, if_match)
+        check_etag(views.body(row, status)["etag"], None, etag, if_match)
         op = await service.delete(session, row, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)

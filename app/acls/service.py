@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.acls import repository
 from app.acls.schemas import AclEntry, AclIn
+from app.acls.views import body, name_of
 from app.core.db import Tx, Unit, add_row
 from app.core.errors import (
     ApiError,
@@ -22,7 +23,7 @@ from app.core.errors import (
     invalid_field,
     not_found,
 )
-from app.core.resource import apply_changes, common_fields, label_violations, raise_if
+from app.core.resource import apply_changes, label_violations, raise_if
 from app.models import Acl, Cluster, Operation, ResourceStatus
 from app.models.base import utcnow
 from app.operations import service as operations
@@ -119,20 +120,6 @@ def entry_violations(
             out.append(FieldViolation(path, "duplicates an earlier entry"))
         seen.add(entry)
     return out
-
-
-def name_of(project_id: str, cluster_id: str, acl_id: str) -> str:
-    return f"projects/{project_id}/clusters/{cluster_id}/acls/{acl_id}"
-
-
-def body(a: Acl, status: ResourceStatus | None) -> dict[str, Any]:
-    return {
-        **common_fields(a, name_of(a.project_id, a.cluster_id, a.acl_id), status),
-        "acl_entries": a.acl_entries,
-        "resource_type": a.resource_type,
-        "pattern_type": a.pattern_type,
-        "resource_name": a.resource_name,
-    }
 
 
 def _start(

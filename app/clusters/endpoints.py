@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from app.clusters import repository, service
+from app.clusters import repository, service, views
 from app.clusters.schemas import WRITABLE, ClusterIn, ClusterList, ClusterOut
 from app.core import audit
 from app.core.audit import request_id_of
@@ -20,7 +20,7 @@ from app.core.pagination import Collection, paginate
 from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
 from app.models import Cluster
-from app.operations import service as operations
+from app.operations import views as operation_views
 from app.operations.schemas import OperationOut
 
 router = APIRouter(prefix="/v1/projects/{project}/clusters", tags=["clusters"])
@@ -56,12 +56,12 @@ async def create_cluster(
     idempotency: IdempotencyDep,
     cluster_id: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    audit.set_target(request, service.name_of(project, cluster_id))
+    audit.set_target(request, views.name_of(project, cluster_id))
     authorize(principal, project, Role.EDITOR)
 
     async def mutate() -> Result:
         op = await service.create(session, project, cluster_id, body, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)
 
@@ -77,7 +77,7 @@ async def get_cluster(
     authorize(principal, project, Role.VIEWER)
     async with read_connection(request) as connection:
         row, status = await service.get(connection, project, cluster)
-    return cached_or(service.body(row, status), if_none_match)
+    return cached_or(views.body(row, status), if_none_match)
 
 
 @router.get("", operation_id="listClusters", response_model=ClusterList)
@@ -97,7 +97,7 @@ async def list_clusters(
         page = finish(await fetch_listed(connection, query))
         return Json(
             {
-                "clusters": [service.body(*r) for r in page.rows],
+                "clusters": [views.body(*r) for r in page.rows],
                 "next_page_token": page.next_page_token,
             }
         )
@@ -120,10 +120,10 @@ async def update_cluster(
 
     async def mutate() -> Result:
         row, status = await service.get_live(session, project, cluster, lock="update")
-        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
         op = await service.update(session, row, body, fields, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)
 
@@ -143,8 +143,8 @@ async def delete_cluster(
 
     async def mutate() -> Result:
         row, status = await service.get(session, project, cluster, lock="update")
-        check_etag(service.body(row, status)["etag"], None, etag, if_match)
+        check_etag(views.body(row, status)["etag"], None, etag, if_match)
         op = await service.delete(session, row, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)

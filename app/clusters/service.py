@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clusters import repository
 from app.clusters.schemas import BrokerResources, ClusterIn
+from app.clusters.views import body, name_of
 from app.core.db import Tx
 from app.core.errors import FieldViolation, aborted, already_exists, failed_precondition, not_found
 from app.core.ids import resource_id_violations
 from app.core.kafka_config import BROKER_CONFIGS, config_violations, kafka_versions
 from app.core.resource import (
     apply_changes,
-    common_fields,
     immutable_violation,
     label_violations,
     raise_if,
@@ -26,28 +26,6 @@ from app.models.base import utcnow
 from app.operations import service as operations
 
 KIND = "cluster"
-
-
-def name_of(project_id: str, cluster_id: str) -> str:
-    return f"projects/{project_id}/clusters/{cluster_id}"
-
-
-def body(c: Cluster, status: ResourceStatus | None) -> dict[str, Any]:
-    data = status.data if status is not None else {}
-    return {
-        **common_fields(c, name_of(c.project_id, c.cluster_id), status),
-        "kafka_version": c.kafka_version,
-        "broker_count": c.broker_count,
-        "controller_count": c.controller_count,
-        "broker_resources": c.broker_resources,
-        "storage_gib": c.storage_gib,
-        "config": c.config,
-        "maintenance_window": c.maintenance_window,
-        "deletion_protection": c.deletion_protection,
-        "bootstrap_servers": data.get("bootstrap_servers", ""),
-        "brokers": data.get("brokers", []),
-        "running_kafka_version": data.get("running_kafka_version", ""),
-    }
 
 
 def desired(c: Cluster) -> dict[str, Any]:

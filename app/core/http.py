@@ -8,7 +8,8 @@ from fastapi import Depends, Header, Query
 from starlette.responses import Response
 
 from app.core.pagination import ListParams, list_params
-from app.core.responses import resource_response, strip_etag
+from app.core.resource import strip_etag
+from app.core.responses import resource_response
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="Mismatch with the current etag: 412.")

@@ -23,17 +23,13 @@ import redis
 from celery import Celery
 
 from app.core.db import Unit, after_commit
+from app.core.messages import pending_key
 from app.core.settings import get_settings
 
 log = logging.getLogger("kplane.queue")
 _BACKOFF_SECONDS = 5.0
 _PENDING_SECONDS = 60
 _state = {"down_until": 0.0}
-
-
-def pending_key(name: str, *args: str) -> str:
-    """The Redis key of the coalescing marker of `name(*args)` (the workers delete it)."""
-    return "kplane:pending:" + ":".join((name, *args))
 
 
 @lru_cache(maxsize=1)

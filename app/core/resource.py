@@ -3,20 +3,44 @@ plus the workers' observed status, label rules, update masks and etag preconditi
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, literal
 
 from app.core.errors import ApiError, FieldViolation, aborted, invalid, invalid_field
-from app.core.responses import make_etag, rfc3339, strip_etag
 from app.models import ResourceStatus
 from app.models.base import DesiredState, utcnow
 
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 MAX_LABELS = 64
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def make_etag(*parts: object) -> str:
+    """An opaque etag derived from whatever versions make up a representation."""
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def strip_etag(value: str | None) -> str | None:
+    """Accept `abc`, `"abc"` and `W/"abc"` alike."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
 
 
 def label_violations(labels: Mapping[str, Any]) -> list[FieldViolation]:

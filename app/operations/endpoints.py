@@ -13,7 +13,7 @@ from app.core.idempotency import IdempotencyDep, Result
 from app.core.pagination import Collection, ListParams, list_params, paginate
 from app.core.responses import Json, resource_response
 from app.models import Operation
-from app.operations import repository, service
+from app.operations import repository, service, views
 from app.operations.schemas import OperationList, OperationOut
 
 router = APIRouter(prefix="/v1/projects/{project}/operations", tags=["operations"])
@@ -47,7 +47,7 @@ async def get_operation(
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
     op = await service.wait(read_sessionmaker_of(request), project, operation, wait_seconds)
-    return resource_response(service.body(op))
+    return resource_response(views.body(op))
 
 
 @router.get("", operation_id="listOperations", response_model=OperationList)
@@ -69,7 +69,7 @@ async def list_operations(
     page = finish(list((await session.execute(query)).scalars()))
     return Json(
         {
-            "operations": [service.body(op) for op in page.rows],
+            "operations": [views.body(op) for op in page.rows],
             "next_page_token": page.next_page_token,
         }
     )
@@ -86,6 +86,6 @@ async def cancel_operation(
     authorize(principal, project, Role.EDITOR)
 
     async def mutate() -> Result:
-        return Result(service.body(await service.cancel(session, project, operation)))
+        return Result(views.body(await service.cancel(session, project, operation)))
 
     return await idempotency.run(mutate)

@@ -21,33 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.db import Unit, add_row
 from app.core.errors import ApiError
 from app.core.queue import enqueue_after_commit
-from app.core.responses import make_etag, rfc3339
 from app.models import Operation
 from app.models.base import utcnow
 from app.operations import repository
-
-
-def body(op: Operation) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": f"projects/{op.project_id}/operations/{op.operation_id}",
-        "done": op.done,
-        "metadata": {
-            "verb": op.verb,
-            "target": op.target,
-            "create_time": rfc3339(op.create_time),
-            "end_time": rfc3339(op.end_time),
-            "progress_percent": op.progress_percent,
-            "steps": op.steps,
-            "status_message": op.status_message,
-            "cancel_requested": op.cancel_requested,
-        },
-        "etag": make_etag(op.uid, op.version),
-    }
-    if op.error is not None:
-        out["error"] = op.error
-    elif op.done and op.response is not None:
-        out["response"] = op.response
-    return out
 
 
 def start(

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import hash_secret, new_token_secret
 from app.core.errors import already_exists, failed_precondition, not_found
 from app.core.ids import resource_id_violations
-from app.core.resource import label_violations, raise_if
-from app.core.responses import make_etag, rfc3339
+from app.core.resource import label_violations, make_etag, raise_if, rfc3339
 from app.models import AuditRecord, Project, Token
 from app.models.base import utcnow
 from app.projects import repository

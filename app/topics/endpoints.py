@@ -20,9 +20,9 @@ from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
 from app.core.writes import WriteDep
 from app.models import Topic
-from app.operations import service as operations
+from app.operations import views as operation_views
 from app.operations.schemas import OperationOut
-from app.topics import repository, service
+from app.topics import repository, service, views
 from app.topics.schemas import (
     WRITABLE,
     BatchCreateTopicsIn,
@@ -61,12 +61,12 @@ async def create_topic(
     write: WriteDep,
     topic_id: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
-    audit.set_target(request, service.name_of(project, cluster, topic_id))
+    audit.set_target(request, views.name_of(project, cluster, topic_id))
     write.authorize(project, Role.EDITOR)
 
     async def mutate(tx: Tx) -> Result:
         op = await service.create(tx, project, cluster, topic_id, body, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await write.run(mutate)
 
@@ -85,7 +85,7 @@ async def create_topic(
 async def batch_create_topics(
     project: str, cluster: str, request: Request, body: BatchCreateTopicsIn, write: WriteDep
 ) -> Response:
-    audit.set_target(request, service.collection_of(project, cluster))
+    audit.set_target(request, views.collection_of(project, cluster))
     write.authorize(project, Role.EDITOR)
 
     async def mutate(tx: Tx) -> Result:
@@ -93,7 +93,7 @@ async def batch_create_topics(
         entries = [(r.topic_id, r.topic) for r in body.requests]
         ops = await service.create_many(tx, parent, entries, request_id_of(request))
         audit.set_targets(request, [op.target for op in ops])
-        return Result({"operations": [operations.body(op) for op in ops]})
+        return Result({"operations": [operation_views.body(op) for op in ops]})
 
     return await write.run(mutate)
 
@@ -110,7 +110,7 @@ async def get_topic(
     authorize(principal, project, Role.VIEWER)
     async with read_connection(request) as connection:
         row, status = await service.get(connection, project, cluster, topic)
-    return cached_or(service.body(row, status), if_none_match)
+    return cached_or(views.body(row, status), if_none_match)
 
 
 @router.get("", operation_id="listTopics", response_model=TopicList)
@@ -125,13 +125,13 @@ async def list_topics(
             COLLECTION,
             params,
             principal.subject,
-            service.name_of(project, cluster, ""),
+            views.name_of(project, cluster, ""),
             _sort_value,
         )
         page = finish(await fetch_listed(connection, query))
         return Json(
             {
-                "topics": [service.body(*r) for r in page.rows],
+                "topics": [views.body(*r) for r in page.rows],
                 "next_page_token": page.next_page_token,
             }
         )
@@ -156,10 +156,10 @@ async def update_topic(
     async def mutate() -> Result:
         parent, _ = await clusters.get_live(session, project, cluster, lock="share")
         row, status = await service.get(session, project, cluster, topic, for_update=True)
-        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
         op = await service.update(session, parent, row, body, fields, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)
 
@@ -180,8 +180,8 @@ async def delete_topic(
 
     async def mutate() -> Result:
         row, status = await service.get(session, project, cluster, topic, for_update=True)
-        check_etag(service.body(row, status)["etag"], None, etag, if_match)
+        check_etag(views.body(row, status)["etag"], None, etag, if_match)
         op = await service.delete(session, row, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)

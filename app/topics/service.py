@@ -16,7 +16,6 @@ from app.core.ids import topic_collision_key, topic_name_violations
 from app.core.kafka_config import TOPIC_CONFIGS, config_violations
 from app.core.resource import (
     apply_changes,
-    common_fields,
     immutable_violation,
     label_violations,
     raise_if,
@@ -26,25 +25,9 @@ from app.models.base import utcnow
 from app.operations import service as operations
 from app.topics import repository
 from app.topics.schemas import TopicIn
+from app.topics.views import body, collection_of, name_of
 
 KIND = "topic"
-
-
-def name_of(project_id: str, cluster_id: str, topic_id: str) -> str:
-    return f"projects/{project_id}/clusters/{cluster_id}/topics/{topic_id}"
-
-
-def collection_of(project_id: str, cluster_id: str) -> str:
-    return f"projects/{project_id}/clusters/{cluster_id}/topics"
-
-
-def body(t: Topic, status: ResourceStatus | None) -> dict[str, Any]:
-    return {
-        **common_fields(t, name_of(t.project_id, t.cluster_id, t.topic_id), status),
-        "partition_count": t.partition_count,
-        "replication_factor": t.replication_factor,
-        "configs": t.configs,
-    }
 
 
 def _desired(t: Topic) -> dict[str, Any]:

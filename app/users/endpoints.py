@@ -21,9 +21,9 @@ from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
 from app.core.writes import WriteDep
 from app.models import User
-from app.operations import service as operations
+from app.operations import views as operation_views
 from app.operations.schemas import OperationOut, OperationWithSecret
-from app.users import repository, service
+from app.users import repository, service, views
 from app.users.schemas import WRITABLE, RotatePasswordIn, UserIn, UserList, UserOut
 
 router = APIRouter(prefix="/v1/projects/{project}/clusters/{cluster}/users", tags=["users"])
@@ -55,13 +55,13 @@ async def create_user(
     write: WriteDep,
     user_id: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    audit.set_target(request, service.name_of(project, cluster, user_id))
+    audit.set_target(request, views.name_of(project, cluster, user_id))
     write.authorize(project, Role.EDITOR)
 
     async def mutate(tx: Tx) -> Result:
         parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
         op, password = await service.create(tx, parent, user_id, body, request_id_of(request))
-        return Result({**operations.body(op), "password": password}, secret=True)
+        return Result({**operation_views.body(op), "password": password}, secret=True)
 
     return await write.run(mutate)
 
@@ -78,7 +78,7 @@ async def get_user(
     authorize(principal, project, Role.VIEWER)
     async with read_connection(request) as connection:
         row, status = await service.get(connection, project, cluster, user)
-    return cached_or(service.body(row, status), if_none_match)
+    return cached_or(views.body(row, status), if_none_match)
 
 
 @router.get("", operation_id="listUsers", response_model=UserList)
@@ -93,13 +93,13 @@ async def list_users(
             COLLECTION,
             params,
             principal.subject,
-            service.name_of(project, cluster, ""),
+            views.name_of(project, cluster, ""),
             _sort_value,
         )
         page = finish(await fetch_listed(connection, query))
         return Json(
             {
-                "users": [service.body(*r) for r in page.rows],
+                "users": [views.body(*r) for r in page.rows],
                 "next_page_token": page.next_page_token,
             }
         )
@@ -124,14 +124,14 @@ async def update_user(
     async def mutate() -> Result:
         await clusters.get_live(session, project, cluster, lock="share")
         row, status = await service.get(session, project, cluster, user, for_update=True)
-        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         if "password" in body.model_fields_set:
             from app.core.errors import invalid_field
 
             raise invalid_field("password", "is write-only on create; use :rotatePassword")
         fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
         op = await service.update(session, row, body, fields, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)
 
@@ -158,10 +158,10 @@ async def rotate_password(
     async def mutate() -> Result:
         await clusters.get_live(session, project, cluster, lock="share")
         row, status = await service.get(session, project, cluster, user, for_update=True)
-        check_etag(service.body(row, status)["etag"], body.etag, etag, if_match)
+        check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         given = body.password.get_secret_value() if body.password is not None else None
         op, password = await service.rotate_password(session, row, given, request_id_of(request))
-        return Result({**operations.body(op), "password": password}, secret=True)
+        return Result({**operation_views.body(op), "password": password}, secret=True)
 
     return await idempotency.run(mutate)
 
@@ -182,8 +182,8 @@ async def delete_user(
 
     async def mutate() -> Result:
         row, status = await service.get(session, project, cluster, user, for_update=True)
-        check_etag(service.body(row, status)["etag"], None, etag, if_match)
+        check_etag(views.body(row, status)["etag"], None, etag, if_match)
         op = await service.delete(session, row, request_id_of(request))
-        return Result(operations.body(op))
+        return Result(operation_views.body(op))
 
     return await idempotency.run(mutate)

@@ -12,27 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import Tx, Unit, add_row
 from app.core.errors import aborted, already_exists, not_found
 from app.core.ids import resource_id_violations
-from app.core.resource import apply_changes, common_fields, label_violations, raise_if
+from app.core.resource import apply_changes, label_violations, raise_if
 from app.core.secrets import encrypt, generate_password, scram_sha512
 from app.models import Cluster, Operation, ResourceStatus, User
 from app.models.base import utcnow
 from app.operations import service as operations
 from app.users import repository
 from app.users.schemas import UserIn
+from app.users.views import body, name_of
 
 KIND = "user"
-
-
-def name_of(project_id: str, cluster_id: str, user_id: str) -> str:
-    return f"projects/{project_id}/clusters/{cluster_id}/users/{user_id}"
-
-
-def body(u: User, status: ResourceStatus | None) -> dict[str, Any]:
-    return {
-        **common_fields(u, name_of(u.project_id, u.cluster_id, u.user_id), status),
-        "quotas": u.quotas,
-        "principal": f"User:{u.user_id}",
-    }
 
 
 def _desired(u: User) -> dict[str, Any]:

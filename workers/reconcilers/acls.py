@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app.acls.service import body as acl_body
+from app.acls.views import body as acl_body
 from app.models import Acl, ResourceStatus
 from workers import status, store
 from workers.outcome import Outcome, Ready, RequeueAfter

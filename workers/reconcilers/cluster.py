@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
-from app.clusters.service import body as cluster_body
+from app.clusters.views import body as cluster_body
 from app.core.kafka_config import BROKER_CONFIGS
 from app.models import Acl, Cluster, ResourceStatus, Topic, User
 from workers import status

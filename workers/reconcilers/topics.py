@@ -11,7 +11,7 @@ from typing import Any
 
 from app.models import ResourceStatus, Topic
 from app.models.base import utcnow
-from app.topics.service import body as topic_body
+from app.topics.views import body as topic_body
 from workers import status, store
 from workers.outcome import Outcome, Ready, RequeueAfter
 from workers.planning import topics as planning

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.core.secrets import decrypt
 from app.models import ResourceStatus, User
-from app.users.service import body as user_body
+from app.users.views import body as user_body
 from workers import status, store
 from workers.adapters.kafka_admin import ScramUser
 from workers.outcome import Outcome, Ready, RequeueAfter

@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from app.core.queue import pending_key
+from app.core.messages import pending_key
 from app.core.settings import get_settings
 from workers.adapters import kafka_admin
 from workers.adapters.kube import HttpKube
