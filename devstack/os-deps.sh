@@ -11,6 +11,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v mvn >/dev/null || need+=(maven)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v go >/dev/null || need+=(golang-go)
+command -v chromium >/dev/null || need+=(chromium)  # the console's browser tests (Playwright drives it)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq

@@ -1,0 +1,276 @@
+"""What a person does in the console, in real Chromium: sign in, create a topic (a bad config is
+explained at its field), grant a producer, read a generated password once, delete a topic after
+naming it; and what the console refuses: a viewer's controls and forged posts, missing CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import LiveApi
+from tests.integration.console.conftest import CLUSTER, PROJECT, Console, sign_in
+
+CLUSTER_PATH = f"projects/{PROJECT}/clusters/{CLUSTER}"
+
+
+def csrf_of(page: Page) -> str:
+    headers = page.locator("body").get_attribute("hx-headers") or ""
+    match = re.search(r'"X-CSRF-Token": "([^"]+)"', headers)
+    assert match, f"no CSRF token on the page: {headers!r}"
+    return match.group(1)
+
+
+def test_sign_in_sets_a_sealed_strict_cookie_and_never_shows_the_token(
+    browser: Browser, console: Console
+) -> None:
+    context = sign_in(browser, console, "editor")
+    page = context.new_page()
+    (cookie,) = [c for c in context.cookies() if c["name"] == "kplane_console"]
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert cookie["expires"] > 0
+    assert console.tokens["editor"] not in cookie["value"]
+    for path in ("projects", f"projects/{PROJECT}", CLUSTER_PATH, f"{CLUSTER_PATH}/topics"):
+        page.goto(console.url(path))
+        assert console.tokens["editor"] not in page.content()
+        assert page.evaluate("document.cookie") == ""
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/console/signin"))
+    assert not [c for c in context.cookies() if c["name"] == "kplane_console"]
+    page.goto(console.url(f"{CLUSTER_PATH}/topics"))
+    expect(page.get_by_label("token")).to_be_visible()
+    context.close()
+
+
+def test_a_bad_token_is_refused_at_sign_in(browser: Browser, console: Console) -> None:
+    page = browser.new_page()
+    page.goto(console.url("signin"))
+    page.get_by_label("token").fill("kpt_not-a-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("refused this token")
+    page.close()
+
+
+def test_create_topic_shows_the_field_error_then_creates_and_deletes_with_confirmation(
+    editor: Page, console: Console
+) -> None:
+    page = editor
+    page.goto(console.url(f"{CLUSTER_PATH}/topics"))
+    page.get_by_label("topic_id", exact=True).fill("orders")
+    page.get_by_label("partition_count", exact=True).fill("6")
+    page.get_by_label("configs.min.insync.replicas", exact=True).fill("0")
+    page.get_by_role("button", name="Create topic").click()
+
+    field = page.get_by_label("configs.min.insync.replicas", exact=True)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    error = page.locator("#topic-configs-min-insync-replicas-error")
+    expect(error).to_contain_text("must be at least 1")
+    expect(page.get_by_label("topic_id", exact=True)).to_have_value("orders")
+
+    field.fill("2")
+    page.get_by_label("configs.cleanup.policy", exact=True).select_option("compact")
+    page.get_by_role("button", name="Create topic").click()
+    page.wait_for_url(re.compile(rf"/console/{CLUSTER_PATH}/topics/orders\?operation="))
+    expect(page.get_by_role("heading", name="topic orders")).to_be_visible()
+    expect(page.locator("#operation-box")).to_contain_text("create")
+    body = console.api.get(f"/v1/{CLUSTER_PATH}/topics/orders").json()
+    assert body["partition_count"] == 6
+    assert body["configs"] == {"min.insync.replicas": "2", "cleanup.policy": "compact"}
+
+    # The list links each row to its page at the API's path.
+    page.goto(console.url(f"{CLUSTER_PATH}/topics"))
+    page.get_by_role("link", name="orders", exact=True).click()
+    page.wait_for_url(re.compile(rf"/console/{CLUSTER_PATH}/topics/orders$"))
+
+    page.get_by_role("link", name="Delete topic orders").click()
+    expect(page.get_by_role("heading", name="Delete topic orders?")).to_be_visible()
+    page.get_by_label("topic_id").fill("order")
+    page.get_by_role("button", name="Delete topic orders").click()
+    expect(page.get_by_role("alert")).to_contain_text("type the topic's name, orders")
+    assert console.api.get(f"/v1/{CLUSTER_PATH}/topics/orders").json()["state"] != "DELETING"
+    page.get_by_label("topic_id").fill("orders")
+    page.get_by_role("button", name="Delete topic orders").click()
+    page.wait_for_url(re.compile(rf"/console/{CLUSTER_PATH}/topics\?operation="))
+    expect(page.locator("#operation-box")).to_contain_text("delete")
+    after = console.api.get(f"/v1/{CLUSTER_PATH}/topics/orders")
+    assert after.status_code == 404 or after.json()["state"] == "DELETING"
+
+
+def test_topic_edit_configs_and_add_partitions(editor: Page, console: Console) -> None:
+    console.api.post(
+        f"/v1/{CLUSTER_PATH}/topics", params={"topic_id": "payments"}, json={"partition_count": 2}
+    ).raise_for_status()
+    page = editor
+    page.goto(console.url(f"{CLUSTER_PATH}/topics/payments"))
+    page.get_by_label("partition_count", exact=True).fill("4")
+    page.get_by_role("button", name="Add partitions").click()
+    page.wait_for_url(re.compile(r"/topics/payments\?operation="))
+    page.get_by_label("configs.retention.ms", exact=True).fill("3600000")
+    page.get_by_role("button", name="Save configs").click()
+    page.wait_for_url(re.compile(r"/topics/payments\?operation="))
+    body = console.api.get(f"/v1/{CLUSTER_PATH}/topics/payments").json()
+    assert body["partition_count"] == 4
+    assert body["configs"] == {"retention.ms": "3600000"}
+
+
+def test_search_by_prefix_and_page_through_topics(editor: Page, console: Console) -> None:
+    requests = [{"topic_id": f"logs.{i:03d}", "topic": {"partition_count": 1}} for i in range(60)]
+    console.api.post(
+        f"/v1/{CLUSTER_PATH}/topics:batchCreate", json={"requests": requests}
+    ).raise_for_status()
+    page = editor
+    page.goto(console.url(f"{CLUSTER_PATH}/topics?name=logs."))
+    rows = page.locator("#topic-rows tbody tr")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("logs.000")
+    page.get_by_role("link", name="Next page").click()
+    expect(rows).to_have_count(10)
+    expect(rows.last).to_contain_text("logs.059")
+    # Live search (htmx) narrows the table without a reload.
+    page.get_by_label("name", exact=True).fill("logs.05")
+    expect(rows).to_have_count(10)
+    expect(page.locator("#topic-rows caption")).to_contain_text("starting with logs.05")
+
+
+def test_acl_producer_preset(editor: Page, console: Console) -> None:
+    page = editor
+    page.goto(console.url(f"{CLUSTER_PATH}/acls"))
+    form = page.locator("form", has=page.get_by_role("button", name="Add preset entries"))
+    form.get_by_label("principal").fill("User:billing")
+    form.get_by_label("preset").select_option("producer")
+    form.get_by_label("pattern_type").select_option("PREFIXED")
+    form.get_by_label("resource_name").fill("invoices.")
+    form.get_by_role("button", name="Add preset entries").click()
+    page.wait_for_url(re.compile(rf"/console/{CLUSTER_PATH}/acls\?operation="))
+    group = page.locator("section", has=page.get_by_role("heading", name="User:billing"))
+    expect(group.locator("tbody tr")).to_have_count(2)
+    expect(group).to_contain_text("WRITE")
+    expect(group).to_contain_text("DESCRIBE")
+    acl = console.api.get(f"/v1/{CLUSTER_PATH}/acls/topicPrefixed/invoices.").json()
+    assert {e["operation"] for e in acl["acl_entries"]} == {"WRITE", "DESCRIBE"}
+    group.get_by_role("link", name="topicPrefixed/invoices.").first.click()
+    page.wait_for_url(re.compile(rf"/console/{CLUSTER_PATH}/acls/topicPrefixed/invoices\.$"))
+    page.go_back()
+    group.get_by_role("button", name=re.compile("Remove WRITE")).click()
+    page.wait_for_url(re.compile(r"/acls\?operation="))
+    expect(group.locator("tbody tr")).to_have_count(1)
+
+
+def test_a_generated_password_is_shown_once(editor: Page, console: Console) -> None:
+    page = editor
+    page.goto(console.url(f"{CLUSTER_PATH}/users"))
+    page.get_by_label("user_id", exact=True).fill("reporting")
+    page.get_by_role("button", name="Create user").click()
+    page.wait_for_url(re.compile(rf"/console/{CLUSTER_PATH}/users/reporting\?operation="))
+    secret = page.locator("#one-time-secret")
+    expect(secret).to_be_visible()
+    password = secret.inner_text().strip()
+    assert len(password) == 32
+    page.reload()
+    expect(page.get_by_role("heading", name="user reporting")).to_be_visible()
+    expect(page.locator("#one-time-secret")).to_have_count(0)
+    assert password not in page.content()
+    page.goto(console.url(f"{CLUSTER_PATH}/users"))
+    assert password not in page.content()
+
+    page.goto(console.url(f"{CLUSTER_PATH}/users/reporting"))
+    page.get_by_role("button", name="Rotate password").click()
+    rotated = page.locator("#one-time-secret").inner_text().strip()
+    assert len(rotated) == 32
+    assert rotated != password
+
+
+def test_a_viewer_sees_no_mutation_controls_and_a_forged_post_gets_403(
+    viewer: Page, console: Console
+) -> None:
+    page = viewer
+    for path in (
+        f"projects/{PROJECT}",
+        CLUSTER_PATH,
+        f"{CLUSTER_PATH}/topics",
+        f"{CLUSTER_PATH}/acls",
+        f"{CLUSTER_PATH}/users",
+        f"projects/{PROJECT}/operations",
+    ):
+        page.goto(console.url(path))
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        mutating = page.locator("form[method=post]:not([action='/console/signout'])")
+        expect(mutating).to_have_count(0)
+        expect(page.get_by_role("link", name=re.compile("^Delete"))).to_have_count(0)
+    expect(page.get_by_role("link", name="tokens")).to_have_count(0)
+
+    forged = page.request.post(
+        console.url(f"{CLUSTER_PATH}/topics"),
+        form={"csrf": csrf_of(page), "topic_id": "forged", "partition_count": "1"},
+        max_redirects=0,
+    )
+    assert forged.status == 403
+    assert "needs the editor role" in forged.text()
+    assert console.api.get(f"/v1/{CLUSTER_PATH}/topics/forged").status_code == 404
+
+
+def test_a_post_without_the_csrf_token_gets_403(editor: Page, console: Console) -> None:
+    page = editor
+    page.goto(console.url(f"{CLUSTER_PATH}/topics"))
+    forms: list[dict[str, str | float | bool]] = [
+        {"topic_id": "no-csrf"},
+        {"topic_id": "no-csrf", "csrf": "wrong"},
+    ]
+    for form in forms:
+        answer = page.request.post(console.url(f"{CLUSTER_PATH}/topics"), form=form)
+        assert answer.status == 403
+        assert "CSRF" in answer.text()
+    assert console.api.get(f"/v1/{CLUSTER_PATH}/topics/no-csrf").status_code == 404
+    # The same post with the page's token goes through.
+    answer = page.request.post(
+        console.url(f"{CLUSTER_PATH}/topics"),
+        form={"topic_id": "with-csrf", "csrf": csrf_of(page)},
+        max_redirects=0,
+    )
+    assert answer.status == 303
+
+
+def test_reads_work_without_javascript(browser: Browser, console: Console) -> None:
+    context = sign_in(browser, console, "viewer", java_script_enabled=False)
+    page = context.new_page()
+    page.goto(console.url(f"{CLUSTER_PATH}/topics"))
+    page.get_by_label("name", exact=True).fill("logs.01")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"name=logs\.01"))
+    expect(page.locator("#topic-rows tbody tr")).to_have_count(10)
+    context.close()
+
+
+def test_the_cluster_page_follows_its_operation_live(
+    editor: Page, console: Console, live_api: LiveApi
+) -> None:
+    """No worker runs here, so the test writes the Operation's progress as the roller would."""
+    page = editor
+    page.goto(console.url(CLUSTER_PATH))
+    box = page.locator("#operation-box")
+    expect(box).to_contain_text("running")
+    expect(box).to_contain_text("0%")
+    url = live_api.database_url.replace("+asyncpg", "")
+    steps = (
+        '[{"name": "objects", "state": "DONE", "message": ""},'
+        ' {"name": "roll", "state": "BLOCKED", "message": "blocked: broker 1 holds the last'
+        ' in-sync replica of orders-0"}]'
+    )
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(
+            "UPDATE operations SET progress_percent = 40, steps = %s::jsonb,"
+            " version = version + 1 WHERE target = %s AND NOT done",
+            (steps, CLUSTER_PATH),
+        )
+    expect(box).to_contain_text("40%", timeout=10_000)
+    expect(box).to_contain_text("blocked: broker 1 holds the last in-sync replica")
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(
+            "UPDATE operations SET progress_percent = 100, done = true, end_time = now(),"
+            " version = version + 1 WHERE target = %s AND NOT done",
+            (CLUSTER_PATH,),
+        )
+    expect(box).to_contain_text("done", timeout=10_000)
+    expect(box).not_to_have_attribute("hx-get", re.compile("."))
