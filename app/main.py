@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from app.acls.endpoints import router as acls_router
 from app.clusters.endpoints import router as clusters_router
+from app.console import router as console_router
 from app.core import errors, health
 from app.core.db import make_engine, make_read_pool, make_sessionmaker
 from app.core.logging import configure as configure_logging
@@ -66,6 +67,7 @@ def create_app(manage_engine: bool = True) -> FastAPI:
         users_router,
         operations_router,
         health.router,
+        console_router,
     ):
         app.include_router(router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
