@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from workers.adapters.kafka_python import client_config, close_quietly
+from workers.builders import names
 from workers.outcome import TransientError
 from workers.planning.roller import PartitionFacts, QuorumFacts
 
@@ -83,10 +84,10 @@ class KafkaPythonRollAdmin:
 
     def partitions(self) -> list[PartitionFacts]:
         topics = self._call("describe topics", self._client.describe_topics)
-        names = [t["name"] for t in topics if t.get("error_code", 0) == 0]
+        listed = [t["name"] for t in topics if t.get("error_code", 0) == 0]
         resources = [
             ConfigResource(ConfigResourceType.TOPIC, name, ["min.insync.replicas"])
-            for name in names
+            for name in listed
         ]
         configs: dict[str, Any] = {}
         if resources:
@@ -99,7 +100,7 @@ class KafkaPythonRollAdmin:
             configs = found.get("topic", {})
         out = []
         for t in topics:
-            if t["name"] not in names:
+            if t["name"] not in listed:
                 continue
             entry = configs.get(t["name"], {}).get("min.insync.replicas") or {}
             min_isr = int(entry.get("value") or 1)
@@ -134,18 +135,17 @@ class KafkaPythonRollAdmin:
 
 
 @contextlib.contextmanager
-def roll_admin(
-    bootstrap: str, username: str, password: str, timeout: float
-) -> Iterator[KafkaPythonRollAdmin]:
-    """A client for one roll pass, closed afterwards: rolls are rare, and a cached client
-    would keep reconnecting to the very brokers the roll restarts."""
+def roll_admin(bootstrap: str, password: str, timeout: float) -> Iterator[KafkaPythonRollAdmin]:
+    """A client for one roll pass as the control plane's principal, closed afterwards: rolls
+    are rare, and a cached client would keep reconnecting to the very brokers the roll
+    restarts."""
     servers = bootstrap.split(",")
     client: KafkaPythonRollAdmin | None = None
     for attempt in range(min(3, len(servers))):
         # A stopped broker accepts connections but never answers: start from another one.
         rotated = ",".join(servers[attempt:] + servers[:attempt])
         try:
-            client = KafkaPythonRollAdmin(rotated, username, password, timeout)
+            client = KafkaPythonRollAdmin(rotated, names.ADMIN_USERNAME, password, timeout)
             break
         except TransientError:
             if attempt == min(3, len(servers)) - 1:

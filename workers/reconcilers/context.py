@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from workers.adapters import reassign
+from workers.adapters import kafka_roll, reassign
 from workers.adapters.kafka_admin import KafkaAdmin
 from workers.adapters.kube import Kube
 from workers.config import WorkerSettings
@@ -32,4 +33,8 @@ class Context:
     # (bootstrap servers, admin password) -> partition reassignment calls (kafka-python)
     reassigner: Callable[[str, str], reassign.Reassigner] = field(
         default_factory=lambda: reassign.reassigner
+    )
+    # (bootstrap servers, admin password, timeout) -> the roller's client for one pass
+    roll_admin: Callable[[str, str, float], AbstractContextManager[kafka_roll.RollAdmin]] = field(
+        default_factory=lambda: kafka_roll.roll_admin
     )

@@ -5,15 +5,15 @@ setting that needs a restart, new resources) reaches a pod only when the pod is 
 step gathers the facts — each pod's revision against the StatefulSet's update revision, the
 metadata quorum, every partition's ISR, the maintenance window, a cancel request — asks the pure
 planner (workers.planning.roller) for the one next action and does it: delete one pod, wait
-(by requeue), finalize metadata.version, or nothing. The plan is written to the pending
-Operations' steps, with `blocked: <reason>` as their status message when blocked.
+(by requeue), finalize metadata.version, or nothing. The plan is the Operation's sub-steps of
+`roll` (a step per pod, then the finalize step), with `blocked: <reason>` as the status
+message when blocked. Kafka is read through the context's roll client (`Context.roll_admin`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 
@@ -24,9 +24,11 @@ from workers import status
 from workers.adapters import brokers, kafka_roll
 from workers.adapters.kube import Obj
 from workers.builders import names
-from workers.outcome import Outcome, RequeueAfter, TransientError
+from workers.outcome import TransientError
 from workers.planning import roller as planner
+from workers.reconcilers.cluster_state import Pass, RollState, image_version, pod_ready
 from workers.reconcilers.context import Context
+from workers.reconcilers.runbook import StepState, Wait
 
 CONDITION = "PodsUpToDate"
 # Container waiting reasons that say a pod will not start by waiting longer.
@@ -40,23 +42,7 @@ CANNOT_START = {
 }
 # A controller at most this many metadata records behind the leader counts as caught up.
 MAX_CONTROLLER_LAG = 1000
-
-
-@dataclass(frozen=True)
-class Rolled:
-    """The step's result: an outcome that ends the pass (None: the pass goes on) and the
-    PodsUpToDate condition for the cluster's status."""
-
-    outcome: Outcome | None
-    condition: status.Condition
-    message: str = ""
-
-
-def _ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in pod.get("status", {}).get("conditions", [])
-    )
+UP_TO_DATE = "every pod runs its StatefulSet's template"
 
 
 def _cannot_start(pod: Obj) -> str:
@@ -65,10 +51,6 @@ def _cannot_start(pod: Obj) -> str:
         if waiting.get("reason") in CANNOT_START:
             return f"{waiting['reason']}: {waiting.get('message', '')}".strip(": ")
     return ""
-
-
-def image_version(image: str) -> str:
-    return image.rsplit(":", 1)[-1].split("-", 1)[0]
 
 
 def pod_facts(sts: Obj, pods: list[Obj], pool: str) -> list[planner.PodFacts]:
@@ -93,7 +75,7 @@ def pod_facts(sts: Obj, pods: list[Obj], pool: str) -> list[planner.PodFacts]:
                 name=name,
                 pool=pool,
                 node_id=offset + ordinal,
-                ready=_ready(pod),
+                ready=pod_ready(pod),
                 current=meta.get("labels", {}).get(names.LABEL_REVISION) == revision,
                 # A pod from before the hash existed differs by kplane's own template change.
                 user_change=annotations.get(names.ANNOTATION_USER_HASH, "")
@@ -158,84 +140,107 @@ def _roll_timeout(ctx: Context) -> float:
     return min(ctx.settings.kafka_timeout_seconds, 5.0)
 
 
-def _condition(ok: bool, reason: str, message: str, gen: int) -> status.Condition:
-    return status.condition(CONDITION, ok, reason, message, gen)
+def _condition(p: Pass, ok: bool, reason: str, message: str) -> None:
+    p.conditions.append(status.condition(CONDITION, ok, reason, message, p.cluster.generation))
 
 
-def roll(
-    ctx: Context,
-    c: Cluster,
-    pods: dict[str, list[Obj]],
-    data: dict[str, Any],
-    now: datetime | None = None,
-) -> Rolled:
-    """Decide and do the roll's next action. `data` (the cluster's status data) keeps what
-    must survive between passes: the roll in progress and the version whose metadata.version
-    is known to be finalized."""
-    gen = c.generation
-    namespace = names.namespace_of(c.uid)
+@dataclass
+class KafkaFacts:
+    """What the brokers told this pass; None where a read failed or was not made (then the
+    planner restarts nothing that depends on it)."""
+
+    quorum: planner.QuorumFacts | None = None
+    partitions: list[planner.PartitionFacts] | None = None
+    levels: kafka_roll.FeatureLevels | None = None
+
+
+def _statefulsets(p: Pass) -> dict[str, Obj] | Wait | None:
+    """Both StatefulSets by pool, once the StatefulSet controller has seen their templates;
+    None while one does not exist yet."""
     sets: dict[str, Obj] = {}
     for pool, sts_name in (("controller", names.CONTROLLERS), ("broker", names.BROKERS)):
-        sts = ctx.kube.get("StatefulSet", sts_name, namespace)
+        sts = p.ctx.kube.get("StatefulSet", sts_name, p.namespace)
         if sts is None:
-            return Rolled(None, _condition(False, "Creating", "no StatefulSet yet", gen))
+            return None
         observed = (sts.get("status") or {}).get("observedGeneration", 0)
         if observed < sts["metadata"].get("generation", 0):
             # The StatefulSet controller has not seen the new template: its revision is stale.
-            why = f"waiting for the StatefulSet controller to observe {sts_name}"
-            return Rolled(RequeueAfter(0.5, why), _condition(False, "Rolling", why, gen), why)
+            return Wait(
+                0.5, "Rolling", f"waiting for the StatefulSet controller to observe {sts_name}"
+            )
         sets[pool] = sts
-    facts = [f for pool, sts in sets.items() for f in pod_facts(sts, pods[pool], pool)]
-    if data.get("roll_cancelled") == gen:
-        why = "the roll of this generation was cancelled; a new change starts it again"
-        ok = all(f.current for f in facts)
-        return Rolled(None, _condition(ok, "Cancelled", why, gen))
-    data.pop("roll_cancelled", None)
-    images = {
-        image_version(p["spec"]["containers"][0]["image"]) for pool in pods.values() for p in pool
-    }
-    all_new = images == {c.kafka_version}
-    finalized_for = data.get("metadata_version_finalized_for")
-    settled = all(f.current and f.ready and not f.deleting for f in facts)
-    if settled and not data.get("roll") and finalized_for == c.kafka_version:
-        return Rolled(
-            None, _condition(True, "UpToDate", "every pod runs its StatefulSet's template", gen)
-        )
-    if not settled and not data.get("roll") and all(f.current for f in facts):
-        # Pods starting for the first time (creation, a crash): not a roll; the pods step waits.
-        return Rolled(None, _condition(True, "UpToDate", "pods starting", gen))
+    return sets
 
-    # Facts from Kafka; what cannot be read blocks the restarts that depend on it.
-    password = names.admin_password(ctx.secret_key, c.uid)
-    quorum: planner.QuorumFacts | None = None
-    partitions: list[planner.PartitionFacts] | None = None
-    finalize: planner.Finalize | None = None
-    mv_name = kafka_versions().versions[c.kafka_version].metadata_version
+
+def _kafka_facts(p: Pass, facts: list[planner.PodFacts], levels: bool) -> KafkaFacts:
+    """Read the quorum, the partitions and (for an upgrade) metadata.version — only while
+    every pod is up: while one (re)starts the plan is to wait for it, whatever Kafka says."""
+    found = KafkaFacts()
+    if not all(f.ready and not f.deleting for f in facts):
+        return found
+    ctx = p.ctx
     try:
-        if not all(f.ready and not f.deleting for f in facts):
-            # A pod is (re)starting: the plan is to wait for it, whatever Kafka says.
-            raise TransientError("a pod is not ready")
-        bootstrap = brokers.bootstrap_servers(ctx.kube, ctx.settings, c.uid)
-        with kafka_roll.roll_admin(
-            bootstrap, names.ADMIN_USERNAME, password, _roll_timeout(ctx)
-        ) as admin:
-            quorum = admin.quorum()
-            partitions = admin.partitions()
-            if all_new and finalized_for != c.kafka_version:
-                levels = admin.metadata_version()
-                finalize = planner.Finalize(levels.finalized, levels.supported_max, mv_name)
+        bootstrap = brokers.bootstrap_servers(ctx.kube, ctx.settings, p.cluster.uid)
+        with ctx.roll_admin(bootstrap, p.password, _roll_timeout(ctx)) as admin:
+            found.quorum = admin.quorum()
+            found.partitions = admin.partitions()
+            if levels:
+                found.levels = admin.metadata_version()
     except TransientError as exc:
         ctx.log.debug("roll: Kafka facts unavailable: %s", exc)
-    levels_known = finalize is not None
-    if finalize is None and finalized_for != c.kafka_version:
+    return found
+
+
+def roll(p: Pass, now: datetime | None = None) -> Wait | None:
+    """Decide and do the roll's next action; the PodsUpToDate condition says where it is.
+
+    The status data keeps what must survive between passes: the roll in progress, a cancelled
+    generation, and the version whose metadata.version is known to be finalized."""
+    ctx, c, d = p.ctx, p.cluster, p.data
+    gen = c.generation
+    pods = p.pods()
+    sets = _statefulsets(p)
+    if sets is None:
+        _condition(p, False, "Creating", "no StatefulSet yet")
+        return None
+    if isinstance(sets, Wait):
+        _condition(p, False, "Rolling", sets.message)
+        return sets
+    facts = [f for pool, sts in sets.items() for f in pod_facts(sts, pods.of(pool), pool)]
+    if d.roll_cancelled == gen:
+        why = "the roll of this generation was cancelled; a new change starts it again"
+        _condition(p, all(f.current for f in facts), "Cancelled", why)
+        return None
+    d.roll_cancelled = None
+    images = {
+        image_version(pod["spec"]["containers"][0]["image"])
+        for pod in [*pods.controllers, *pods.brokers]
+    }
+    all_new = images == {c.kafka_version}
+    finalized_for = d.metadata_version_finalized_for
+    settled = all(f.current and f.ready and not f.deleting for f in facts)
+    if settled and d.roll is None and finalized_for == c.kafka_version:
+        _condition(p, True, "UpToDate", UP_TO_DATE)
+        return None
+    if not settled and d.roll is None and all(f.current for f in facts):
+        # Pods starting for the first time (creation, a crash): not a roll; the pods step waits.
+        _condition(p, True, "UpToDate", "pods starting")
+        return None
+
+    kafka = _kafka_facts(p, facts, levels=all_new and finalized_for != c.kafka_version)
+    mv_name = kafka_versions().versions[c.kafka_version].metadata_version
+    finalize: planner.Finalize | None = None
+    if kafka.levels is not None:
+        finalize = planner.Finalize(kafka.levels.finalized, kafka.levels.supported_max, mv_name)
+    elif finalized_for != c.kafka_version:
         # Not read (yet): an upgrade's last step, shown pending until the levels are known.
         finalize = planner.Finalize(0, 1, mv_name)
     window_open, window_next = planner.window_state(c.maintenance_window, now or datetime.now(UTC))
     plan = planner.plan(
         planner.RollInput(
             pods=facts,
-            quorum=quorum,
-            partitions=partitions,
+            quorum=kafka.quorum,
+            partitions=kafka.partitions,
             cancel=_cancel_requested(ctx, c),
             window_open=window_open,
             window_next=window_next,
@@ -246,47 +251,53 @@ def roll(
     action = plan.action
     ctx.log.info("roll: %s %s", action.kind, plan.status_message)
     if action.kind in ("done", "window", "cancelled"):
-        data.pop("roll", None)
+        d.roll = None
         if finalize is not None and finalize.finalized >= finalize.target:
-            data["metadata_version_finalized_for"] = c.kafka_version
+            d.metadata_version_finalized_for = c.kafka_version
         if action.kind == "cancelled":
-            data["roll_cancelled"] = gen
+            d.roll_cancelled = gen
             _finish_cancelled(ctx, c, action.reason)
-            return Rolled(None, _condition(False, "Cancelled", action.reason, gen))
-        if action.kind == "window":
-            return Rolled(
-                None, _condition(False, "WaitingForMaintenanceWindow", action.reason, gen)
-            )
-        return Rolled(
-            None, _condition(True, "UpToDate", "every pod runs its StatefulSet's template", gen)
-        )
-    status.report_progress(
-        ctx.session, c.uid, [s.as_dict() for s in plan.steps], plan.percent, plan.status_message
+            _condition(p, False, "Cancelled", action.reason)
+        elif action.kind == "window":
+            _condition(p, False, "WaitingForMaintenanceWindow", action.reason)
+        else:
+            _condition(p, True, "UpToDate", UP_TO_DATE)
+        return None
+
+    d.roll = RollState(gen, action.pod, action.kind)
+    seconds = _act(p, plan, finalize if kafka.levels is not None else None)
+    blocked = action.kind == "blocked"
+    _condition(p, False, "Blocked" if blocked else "Rolling", plan.status_message)
+    return Wait(
+        seconds,
+        "Rolling",
+        plan.status_message,
+        percent=plan.percent,
+        detail=tuple(StepState(s.name, s.state, s.message) for s in plan.steps),
+        blocked=blocked,
     )
-    data["roll"] = {"generation": gen, "pod": action.pod, "action": action.kind}
+
+
+def _act(p: Pass, plan: planner.RollPlan, finalize: planner.Finalize | None) -> float:
+    """Do the plan's action; the seconds until the next pass looks again."""
+    action = plan.action
     if action.kind == "delete":
         # Deletion sends SIGTERM with the pod's grace period: Kafka's controlled shutdown moves
         # leadership away first; the StatefulSet recreates the pod from the current template.
-        ctx.kube.delete("Pod", action.pod, namespace)
-        outcome: Outcome = RequeueAfter(2.0, plan.status_message)
-    elif action.kind == "finalize" and not levels_known:
-        outcome = RequeueAfter(1.0, "reading metadata.version")
-    elif action.kind == "finalize":
+        p.ctx.kube.delete("Pod", action.pod, p.namespace)
+        return 2.0
+    if action.kind == "finalize" and finalize is None:
+        return 1.0  # the levels were not read this pass
+    if action.kind == "finalize":
         assert finalize is not None
+        ctx = p.ctx
         try:
-            with kafka_roll.roll_admin(
-                brokers.bootstrap_servers(ctx.kube, ctx.settings, c.uid),
-                names.ADMIN_USERNAME,
-                password,
-                _roll_timeout(ctx),
-            ) as admin:
+            bootstrap = brokers.bootstrap_servers(ctx.kube, ctx.settings, p.cluster.uid)
+            with ctx.roll_admin(bootstrap, p.password, _roll_timeout(ctx)) as admin:
                 admin.finalize_metadata_version(finalize.target)
         except TransientError as exc:
             ctx.log.info("roll: finalizing metadata.version failed: %s", exc)
-        outcome = RequeueAfter(0.5, plan.status_message)
-    elif action.kind == "blocked":
-        outcome = RequeueAfter(3.0, plan.status_message)
-    else:
-        outcome = RequeueAfter(1.0, plan.status_message)
-    reason = "Blocked" if action.kind == "blocked" else "Rolling"
-    return Rolled(outcome, _condition(False, reason, plan.status_message, gen), plan.status_message)
+        return 0.5
+    if action.kind == "blocked":
+        return 3.0
+    return 1.0

@@ -10,11 +10,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from workers.adapters.reassign import InFlight, Topology
-from workers.builders import cluster as build
 from workers.config import WorkerSettings
-from workers.outcome import Failed, RequeueAfter
+from workers.outcome import Failed
 from workers.reconcilers import scaling
+from workers.reconcilers.cluster_state import ClusterData, Pass
 from workers.reconcilers.context import Context
+from workers.reconcilers.runbook import Wait
 
 UID = uuid.UUID(int=5)
 
@@ -84,10 +85,11 @@ def run(
         secret_key=b"k",
         reassigner=reassigner,
     )
-    c: Any = SimpleNamespace(uid=UID, broker_count=broker_count)
-    spec = build.ClusterSpec(UID, "p", "c", "4.4.0", broker_count, 3, 1.0, 2.0, 1)
-    opts = build.BuildOptions(admin_password="x")
-    outcome = scaling.step(ctx, c, spec, opts, "b:9092", [], data, lambda m, p: None)
+    c: Any = SimpleNamespace(uid=UID, broker_count=broker_count, generation=1)
+    p = Pass(ctx, c, None, ClusterData.load(data), bootstrap="b:9092")
+    outcome = scaling.placement(p)
+    data.clear()
+    data.update(p.data.dump())
     return outcome, calls
 
 
@@ -107,7 +109,7 @@ def test_a_scale_out_submits_one_reassignment_and_records_its_targets() -> None:
     mover = FakeMover(rr([100, 101, 102], 10))
     data: dict[str, Any] = {"placement_brokers": 3}
     outcome, _ = run(FakeKube(5), mover, 5, data)
-    assert isinstance(outcome, RequeueAfter) and "moving partitions (3 -> 5" in outcome.reason
+    assert isinstance(outcome, Wait) and "moving partitions (3 -> 5" in outcome.message
     assert len(mover.submitted) == 1
     assert set(data["scaling"]["target"]) == {f"{t}:{p}" for t, p in mover.submitted[0]}
 
@@ -118,7 +120,7 @@ def test_after_a_crash_mid_move_the_pass_waits_and_submits_nothing() -> None:
     mover = FakeMover(rr([100, 101, 102], 4), flying)
     data: dict[str, Any] = {"placement_brokers": 3}
     outcome, _ = run(FakeKube(5), mover, 5, data)
-    assert isinstance(outcome, RequeueAfter) and "1 in flight" in outcome.reason
+    assert isinstance(outcome, Wait) and "1 in flight" in outcome.message
     assert mover.submitted == []
     assert data["scaling"]["target"] == {"t:0": [100, 103, 104]}
 
@@ -132,7 +134,7 @@ def test_trailing_metadata_is_never_planned_from() -> None:
         "scaling": {"target": {"t:0": [100, 103, 104]}, "partitions": 1},
     }
     outcome, _ = run(FakeKube(5), mover, 5, data)
-    assert isinstance(outcome, RequeueAfter) and "metadata" in outcome.reason
+    assert isinstance(outcome, Wait) and "metadata" in outcome.message
     assert mover.submitted == []
 
 
