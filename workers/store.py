@@ -2,6 +2,8 @@
 removing the rows of resources whose deletion it has finished (the API only marks them).
 
 Synchronous SQLAlchemy on the same models as the API; every read is one statement per kind.
+What "unconverged" means is defined here once (`unconverged`, `due`), as SQL over a resource
+outer-joined with its status: the reconcilers' reads and the sweeper use it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import ARRAY, Uuid, any_, cast, delete, exists, not_, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Uuid, and_, any_, cast, delete, not_, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Acl, AuditRecord, Cluster, ResourceStatus, Topic, User
+from app.models import AuditRecord, Cluster, ResourceStatus
 from app.models.base import DesiredState, utcnow
 
 Row = TypeVar("Row", bound=DesiredState)
@@ -32,75 +34,81 @@ def cluster(
     return (found[0], found[1]) if found is not None else None
 
 
-def children(
-    session: Session, model: type[Row], cluster_uid: uuid.UUID
-) -> list[tuple[Row, ResourceStatus | None]]:
-    """Every row of `model` in the cluster with its status (one outer join)."""
-    rows = session.execute(
-        select(model, ResourceStatus)
-        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == model.uid)
-        .where(model.cluster_uid == cluster_uid)  # type: ignore[attr-defined]
-    ).all()
-    return [(r[0], r[1]) for r in rows]
-
-
-def topics(session: Session, cluster_uid: uuid.UUID) -> list[tuple[Topic, ResourceStatus | None]]:
-    return children(session, Topic, cluster_uid)
-
-
-def topics_due(
-    session: Session, cluster_uid: uuid.UUID, checked_after: datetime
-) -> list[tuple[Topic, ResourceStatus | None]]:
-    """The topics a pass looks at: every unconverged one (no status, a newer generation, being
-    deleted, not ACTIVE), and converged ones last checked before `checked_after`."""
+def failed_for_good(model: type[DesiredState]) -> ColumnElement[bool]:
+    """FAILED at the current generation and not being deleted: Kafka refused this spec, so
+    nothing is retried until the spec changes (a new generation). Over an outer join with the
+    resource's ResourceStatus."""
     s = ResourceStatus
-    rows = session.execute(
-        select(Topic, s)
-        .outerjoin(s, s.resource_uid == Topic.uid)
-        .where(
-            Topic.cluster_uid == cluster_uid,
-            or_(
-                s.resource_uid.is_(None),
-                Topic.delete_time.is_not(None),
-                s.state != "ACTIVE",
-                s.observed_generation != Topic.generation,
-                s.last_checked_time.is_(None),
-                s.last_checked_time < checked_after,
-            ),
-        )
-    ).all()
-    return [(r[0], r[1]) for r in rows]
-
-
-def topics_arrived(
-    session: Session, cluster_uid: uuid.UUID, handled: Collection[uuid.UUID]
-) -> bool:
-    """Whether a topic other than `handled` waits for a pass (created, changed or deleted
-    since the pass that handled those read the table)."""
-    s = ResourceStatus
-    waiting = or_(
-        Topic.delete_time.is_not(None),
-        ~exists().where(s.resource_uid == Topic.uid),
-        exists().where(s.resource_uid == Topic.uid, s.observed_generation < Topic.generation),
+    return and_(
+        # False, not NULL, without a status row: its negation must hold then.
+        s.resource_uid.is_not(None),
+        s.state == "FAILED",
+        s.observed_generation == model.generation,
+        model.delete_time.is_(None),
     )
+
+
+def unconverged(model: type[DesiredState]) -> ColumnElement[bool]:
+    """The one definition of "unconverged": no status yet, being deleted, a generation its
+    status has not observed, or not ACTIVE — except FAILED for good. Over an outer join with
+    the resource's ResourceStatus."""
+    s = ResourceStatus
+    return or_(
+        s.resource_uid.is_(None),
+        model.delete_time.is_not(None),
+        and_(
+            not_(failed_for_good(model)),
+            or_(s.observed_generation != model.generation, s.state != "ACTIVE"),
+        ),
+    )
+
+
+def due(model: type[DesiredState], checked_before: datetime) -> ColumnElement[bool]:
+    """Unconverged, or converged and not checked since `checked_before` (drift is looked for
+    once a recheck interval)."""
+    s = ResourceStatus
+    stale = or_(s.last_checked_time.is_(None), s.last_checked_time < checked_before)
+    return or_(unconverged(model), and_(not_(failed_for_good(model)), stale))
+
+
+def pending(
+    session: Session,
+    model: type[Row],
+    cluster_uid: uuid.UUID,
+    checked_before: datetime | None = None,
+) -> list[tuple[Row, ResourceStatus | None]]:
+    """The rows of `model` in the cluster a pass acts on, with their status (one outer join):
+    every one not FAILED for good — or, given `checked_before`, only those `due`."""
+    s = ResourceStatus
+    which = not_(failed_for_good(model)) if checked_before is None else due(model, checked_before)
+    rows = session.execute(
+        select(model, s)
+        .outerjoin(s, s.resource_uid == model.uid)
+        .where(model.cluster_uid == cluster_uid, which)  # type: ignore[attr-defined]
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def arrived(
+    session: Session,
+    model: type[DesiredState],
+    cluster_uid: uuid.UUID,
+    handled: Collection[uuid.UUID],
+) -> bool:
+    """Whether a row other than `handled` is unconverged (created, changed or deleted since
+    the pass that handled those read the table)."""
+    s = ResourceStatus
     query = (
-        select(Topic.uid)
+        select(model.uid)
+        .outerjoin(s, s.resource_uid == model.uid)
         .where(
-            Topic.cluster_uid == cluster_uid,
-            waiting,
-            not_(Topic.uid == any_(cast(list(handled), ARRAY(Uuid)))),
+            model.cluster_uid == cluster_uid,  # type: ignore[attr-defined]
+            unconverged(model),
+            not_(model.uid == any_(cast(list(handled), ARRAY(Uuid)))),
         )
         .limit(1)
     )
     return session.scalars(query).first() is not None
-
-
-def acls(session: Session, cluster_uid: uuid.UUID) -> list[tuple[Acl, ResourceStatus | None]]:
-    return children(session, Acl, cluster_uid)
-
-
-def users(session: Session, cluster_uid: uuid.UUID) -> list[tuple[User, ResourceStatus | None]]:
-    return children(session, User, cluster_uid)
 
 
 def remove(session: Session, model: type[Row], uids: Sequence[uuid.UUID]) -> None:

@@ -40,16 +40,6 @@ def admin_of(ctx: Context, cluster_uid: uuid.UUID) -> tuple[Cluster, KafkaAdmin]
     return c, ctx.admin(bootstrap, names.admin_password(ctx.secret_key, c.uid))
 
 
-def failed(generation: int, deleting: bool, st: ResourceStatus | None) -> bool:
-    """Failed permanently at this generation: nothing to retry until the spec changes."""
-    return (
-        not deleting
-        and st is not None
-        and st.state == "FAILED"
-        and st.observed_generation == generation
-    )
-
-
 def ready_condition(ok: bool, reason: str, message: str, generation: int) -> status.Condition:
     return status.condition("Ready", ok, reason, message, generation)
 

@@ -15,7 +15,7 @@ from app.topics.views import body as topic_body
 from workers import status, store
 from workers.outcome import Outcome, Ready, RequeueAfter
 from workers.planning import topics as planning
-from workers.reconcilers.common import admin_of, failed, ready_condition, record_all
+from workers.reconcilers.common import admin_of, ready_condition, record_all
 from workers.reconcilers.context import Context
 
 KIND = "topic"
@@ -43,12 +43,8 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     # a batch of them) describes those, not every topic of the cluster; drift on the others is
     # still found within one recheck interval, when the sweeper asks for the pass that looks.
     checked_after = utcnow() - timedelta(seconds=ctx.settings.recheck_seconds / 2)
-    # A topic Kafka refused stays FAILED until its spec changes (a new generation).
-    rows = [
-        (r, s)
-        for r, s in store.topics_due(ctx.session, cluster_uid, checked_after)
-        if not failed(r.generation, r.delete_time is not None, s)
-    ]
+    # A topic Kafka refused stays FAILED until its spec changes (a new generation): left out.
+    rows = store.pending(ctx.session, Topic, cluster_uid, checked_after)
     if not rows:
         return Ready("no topics to look at")
     desired = [_desired(r, s) for r, s in rows]
@@ -116,7 +112,7 @@ def reconcile(ctx: Context, cluster_uid: uuid.UUID) -> Outcome:
     store.remove(ctx.session, Topic, gone)
     if delete_errors:
         return RequeueAfter(5.0, f"{len(delete_errors)} topic deletion(s) refused")
-    if store.topics_arrived(ctx.session, cluster_uid, [r.uid for r, _ in rows]):
+    if store.arrived(ctx.session, Topic, cluster_uid, [r.uid for r, _ in rows]):
         # Created while this pass ran (e.g. the next of several batch creates): their own
         # message met the cluster's lock and waits seconds; look at them right away instead.
         return RequeueAfter(0.0, "more topics arrived during the pass")

@@ -15,13 +15,13 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Delete, and_, delete, not_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Delete, and_, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.core.settings import get_settings
 from app.models import Acl, Cluster, IdempotencyRecord, Operation, ResourceStatus, Topic, User
 from app.models.base import DesiredState, utcnow
-from workers import db
+from workers import db, store
 from workers.celery_app import task
 from workers.config import get_worker_settings
 from workers.tasks import runtime
@@ -36,36 +36,16 @@ DOMAINS: tuple[tuple[str, type[DesiredState]], ...] = (
 
 
 def due(session: Session, recheck: timedelta) -> set[tuple[str, uuid.UUID]]:
-    """(task, cluster uid) pairs that need a pass, one query per domain."""
+    """(task, cluster uid) pairs that need a pass (`store.due`), one query per domain."""
     before = utcnow() - recheck
     out: set[tuple[str, uuid.UUID]] = set()
     for name, model in DOMAINS:
         cluster_col = model.uid if model is Cluster else model.cluster_uid  # type: ignore[attr-defined]
-        s = ResourceStatus
-        failed_for_good = and_(
-            s.state == "FAILED",
-            s.observed_generation == model.generation,
-            model.delete_time.is_(None),
-        )
         query = (
             select(cluster_col)
             .distinct()
-            .outerjoin(s, s.resource_uid == model.uid)
-            .where(
-                or_(
-                    s.resource_uid.is_(None),
-                    model.delete_time.is_not(None),
-                    and_(
-                        not_(failed_for_good),
-                        or_(
-                            s.observed_generation < model.generation,
-                            s.state != "ACTIVE",
-                            s.last_checked_time.is_(None),
-                            s.last_checked_time < before,
-                        ),
-                    ),
-                )
-            )
+            .outerjoin(ResourceStatus, ResourceStatus.resource_uid == model.uid)
+            .where(store.due(model, before))
         )
         out |= {(name, uid) for uid in session.scalars(query)}
     return out

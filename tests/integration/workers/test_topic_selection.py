@@ -1,5 +1,6 @@
-"""Which topics a topic pass reads, against a real, migrated Postgres: unconverged ones and
-converged ones not checked lately; and whether topics arrived while a pass ran."""
+"""Which topics a topic pass reads (workers/store.py), against a real, migrated Postgres:
+unconverged ones and converged ones not checked lately; and whether topics arrived while a
+pass ran."""
 
 from __future__ import annotations
 
@@ -73,13 +74,15 @@ def test_topics_due_and_arrived(engine: Engine) -> None:
 
         due = {
             t.topic_id
-            for t, _ in store.topics_due(session, cluster.uid, now - timedelta(seconds=60))
+            for t, _ in store.pending(session, Topic, cluster.uid, now - timedelta(seconds=60))
         }
-        # FAILED ones are read (the reconciler skips them until their spec changes).
-        assert due == {"new", "stale", "changed", "leaving", "failed"}
+        # One FAILED at its generation waits for a spec change.
+        assert due == {"new", "stale", "changed", "leaving"}
+        every = {t.topic_id for t, _ in store.pending(session, Topic, cluster.uid)}
+        assert every == {"new", "fresh", "stale", "changed", "leaving"}
 
         handled = [new.uid, stale.uid, changed.uid, leaving.uid]
-        assert not store.topics_arrived(session, cluster.uid, handled)
+        assert not store.arrived(session, Topic, cluster.uid, handled)
         topic("arrived")
         session.commit()
-        assert store.topics_arrived(session, cluster.uid, handled)
+        assert store.arrived(session, Topic, cluster.uid, handled)
