@@ -1,6 +1,6 @@
 # The local Kubernetes substrate (devstack/kube, devstack/podrunner): etcd, kube-apiserver,
 # kube-controller-manager and kubectl built from source into $(CACHE)/kube/v<version>/bin, and
-# the pod runner that acts as the node. See README "The local Kubernetes substrate (devstack)".
+# the pod runner that acts as the node. See docs/devstack.md.
 KUBE_VERSION ?= $(shell sed -n 's/^KUBE_VERSION = "\(.*\)"/\1/p' devstack/kube/binaries.py)
 KUBE_BIN     := $(CACHE)/kube/v$(KUBE_VERSION)/bin
 DEVSTACK_DIR ?= .run/kube

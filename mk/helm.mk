@@ -1,5 +1,5 @@
 # kplane's control-plane image (Dockerfile) and Helm chart (helm/kplane). Helm itself is built
-# from the Go module proxy into $(CACHE)/helm/v<version>/bin. See README "Deploying on Kubernetes".
+# from the Go module proxy into $(CACHE)/helm/v<version>/bin. See docs/deploying.md.
 HELM_VERSION ?= $(shell sed -n 's/^HELM_VERSION = "\(.*\)"/\1/p' devstack/helm/__init__.py)
 HELM         := $(CACHE)/helm/v$(HELM_VERSION)/bin/helm
 

@@ -1,5 +1,5 @@
 # The reconcile engine (workers/): Celery workers that provision clusters, topics, ACLs and
-# users for real. See README "The reconcile engine". Its set-up is the broker jars
+# users for real. See docs/architecture.md. Its set-up is the broker jars
 # (kafka-dist) and the devstack Kubernetes binaries, both already wired into `deps::`.
 
 .PHONY: test-workers test-e2e worker beat bench-provision bench-topics bench-acls bench-workers

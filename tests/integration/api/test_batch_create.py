@@ -84,7 +84,7 @@ async def test_a_thousand_topics_in_one_call(world: World) -> None:
     ops = r.json()["operations"]
     assert [op["metadata"]["target"].rsplit("/", 1)[1] for op in ops] == names
     assert sorted(await topic_names(world)) == names
-    assert elapsed < 30  # generous: a shared two-core machine; bench figures live in the README
+    assert elapsed < 30  # generous: a shared two-core machine; bench figures: docs/benchmarks.md
 
 
 async def test_every_entry_is_validated_and_nothing_is_written(world: World) -> None:

@@ -1,7 +1,7 @@
 """The rendered chart, validated by a real kube-apiserver (devstack, v1.35): every object is
 server-side applied with dryRun=All and strict field validation, so Kubernetes' own schema,
-defaulting and admission judge it; and the README's commands (`helm install --dry-run=server`,
-`kubectl apply --server-side --dry-run=server`) work against it as printed."""
+defaulting and admission judge it; and docs/deploying.md's commands (`helm install
+--dry-run=server`, `kubectl apply --server-side --dry-run=server`) work against it as printed."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_the_dry_run_does_refuse_invalid_objects(
 def test_readme_commands_work_against_the_devstack_apiserver(
     kube_substrate: KubeSubstrate, release_namespace: str
 ) -> None:
-    """What README "Deploying on Kubernetes" prints, against the same kind of cluster."""
+    """What docs/deploying.md prints, against the same kind of cluster."""
     kubeconfig = kube_substrate.kubeconfig_path
     out = helm.run(
         [
