@@ -12,10 +12,10 @@ from starlette.responses import Response
 from app.acls.endpoints import router as acls_router
 from app.clusters.endpoints import router as clusters_router
 from app.console import router as console_router
-from app.core import errors, health
-from app.core.db import make_engine, make_read_pool, make_sessionmaker
+from app.core import handlers, health
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.pools import make_pool
 from app.core.settings import get_settings
 from app.operations.endpoints import router as operations_router
 from app.projects.endpoints import router as projects_router
@@ -23,22 +23,14 @@ from app.topics.endpoints import router as topics_router
 from app.users.endpoints import router as users_router
 
 
-def create_app(manage_engine: bool = True) -> FastAPI:
-    """The API. `manage_engine=False` lets a test bind app.state.sessionmaker itself."""
+def create_app() -> FastAPI:
+    """The API; its lifespan opens the connection pool (app.state.pool)."""
     settings = get_settings()
     configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not manage_engine:
-            yield
-            return
-        engine = make_engine(settings.database_url)
-        app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.read_sessionmaker = make_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
-        app.state.read_pool = await make_read_pool(settings.database_url)
+        app.state.pool = await make_pool(settings.database_url)
         # A server process: what exists after start-up lives for the process, so keep it out of
         # the collector's way, and collect the young generation less often (requests allocate
         # many short-lived objects; a gen-0 pass every 700 allocations costs ~10% of a request).
@@ -48,8 +40,7 @@ def create_app(manage_engine: bool = True) -> FastAPI:
         try:
             yield
         finally:
-            await app.state.read_pool.close()
-            await engine.dispose()
+            await app.state.pool.close()
 
     app = FastAPI(
         title="kplane",
@@ -58,7 +49,7 @@ def create_app(manage_engine: bool = True) -> FastAPI:
         lifespan=lifespan,
         default_response_class=Response,
     )
-    errors.install(app)
+    handlers.install(app)
     for router in (
         projects_router,
         clusters_router,

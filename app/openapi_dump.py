@@ -9,7 +9,7 @@ from app.main import create_app
 
 
 def main() -> None:
-    spec = create_app(manage_engine=False).openapi()
+    spec = create_app().openapi()
     sys.stdout.write(json.dumps(spec, indent=2, sort_keys=True) + "\n")
 
 

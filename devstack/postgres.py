@@ -146,6 +146,14 @@ class LocalPostgres:
         self._psql(f'CREATE DATABASE "{name}" OWNER kplane')
         return f"postgresql+asyncpg://kplane@{self.host}:{self.port}/{name}"
 
+    def copy_database(self, template: str, name: str) -> str:
+        """A new database copied from `template` (which no one may be connected to)."""
+        self._psql(f'CREATE DATABASE "{name}" OWNER kplane TEMPLATE "{template}"')
+        return f"postgresql+asyncpg://kplane@{self.host}:{self.port}/{name}"
+
+    def drop_database(self, name: str) -> None:
+        self._psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def stop(self) -> None:
         if self.pid is not None:
             # SIGTERM is PostgreSQL's "smart" shutdown; runuser forwards it to the server.

@@ -3,28 +3,28 @@ path, and custom verbs are the suffix after its last ':' (names cannot contain '
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.acls import repository, service, views
-from app.acls.schemas import WRITABLE, AclEntryRequest, AclIn, AclList, AclOut
+from app.acls.schemas import WRITABLE, AclEntry, AclIn, AclList, AclOut
 from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, Tx, read_connection
+from app.core.boundary import MutationDep
 from app.core.errors import ApiError
-from app.core.fastread import fetch_listed
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
-from app.core.idempotency import IdempotencyDep, Result
+from app.core.idempotency import Result
 from app.core.pagination import Collection, paginate
+from app.core.pools import connection
 from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
-from app.core.writes import WriteDep
-from app.models import Acl, Operation
+from app.core.sql import fetch_listed
+from app.core.unit import Unit
+from app.models import Acl
 from app.operations import views as operation_views
 from app.operations.schemas import OperationOut
 
@@ -68,18 +68,18 @@ async def create_acl(
     cluster: str,
     request: Request,
     body: AclIn,
-    write: WriteDep,
+    mutation: MutationDep,
     acl_id: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     audit.set_target(request, views.name_of(project, cluster, acl_id))
-    write.authorize(project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate(tx: Tx) -> Result:
-        parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
-        op = await service.create(tx, parent, acl_id, body, request_id_of(request))
+    async def mutate(unit: Unit) -> Result:
+        parent = await clusters.parent(unit, project, cluster)
+        op = service.create(unit, parent, acl_id, body, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await write.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.get("", operation_id="listAcls", response_model=AclList)
@@ -87,8 +87,8 @@ async def list_acls(
     project: str, cluster: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    async with read_connection(request) as connection:
-        parent, _ = await clusters.get(connection, project, cluster)
+    async with connection(request) as conn:
+        parent, _ = await clusters.get(conn, project, cluster)
         query, finish = paginate(
             repository.list_query(parent.uid),
             COLLECTION,
@@ -97,7 +97,7 @@ async def list_acls(
             views.name_of(project, cluster, ""),
             _sort_value,
         )
-        page = finish(await fetch_listed(connection, query))
+        page = finish(await fetch_listed(conn, query))
         return Json(
             {
                 "acls": [views.body(*r) for r in page.rows],
@@ -106,58 +106,26 @@ async def list_acls(
         )
 
 
-async def _entry_verb(
-    project: str,
-    cluster: str,
-    acl_id: str,
-    request: Request,
-    body: AclEntryRequest,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
-    change: Callable[..., Awaitable[Operation]],
-    etag: str | None,
-    if_match: str | None,
-) -> Response:
-    authorize(principal, project, Role.EDITOR)
-
-    async def mutate() -> Result:
-        await clusters.get_live(session, project, cluster, lock="share")
-        row, status = await service.get(session, project, cluster, acl_id, for_update=True)
-        check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
-        op = await change(session, row, body.acl_entry, request_id_of(request))
-        return Result(operation_views.body(op))
-
-    return await idempotency.run(mutate)
-
-
 @router.post("/{acl_id:path}:addAclEntry", operation_id="addAclEntry", response_model=OperationOut)
 async def add_acl_entry(
     project: str,
     cluster: str,
     acl_id: str,
     request: Request,
-    body: AclEntryRequest,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
-    etag: EtagQuery = None,
-    if_match: IfMatch = None,
+    body: AclEntry,
+    mutation: MutationDep,
 ) -> Response:
-    """Add one entry without replacing the list; adding a present entry changes nothing."""
-    return await _entry_verb(
-        project,
-        cluster,
-        acl_id,
-        request,
-        body,
-        session,
-        principal,
-        idempotency,
-        service.add_entry,
-        etag,
-        if_match,
-    )
+    """Add one entry (the body) without replacing the list, and without an etag: it changes only
+    that entry. Creates the ACL when it does not exist; adding a present entry changes nothing."""
+    audit.set_target(request, views.name_of(project, cluster, acl_id))
+    mutation.authorize(project, Role.EDITOR)
+
+    async def mutate(unit: Unit) -> Result:
+        parent = await clusters.parent(unit, project, cluster)
+        op = await service.add_entry(unit, parent, acl_id, body, request_id_of(request))
+        return Result(operation_views.body(op))
+
+    return await mutation.run(mutate)
 
 
 @router.post(
@@ -168,27 +136,20 @@ async def remove_acl_entry(
     cluster: str,
     acl_id: str,
     request: Request,
-    body: AclEntryRequest,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
-    etag: EtagQuery = None,
-    if_match: IfMatch = None,
+    body: AclEntry,
+    mutation: MutationDep,
 ) -> Response:
-    """Remove one entry; 404 when the acl has no such entry."""
-    return await _entry_verb(
-        project,
-        cluster,
-        acl_id,
-        request,
-        body,
-        session,
-        principal,
-        idempotency,
-        service.remove_entry,
-        etag,
-        if_match,
-    )
+    """Remove one entry (the body), without an etag; removing the last entry deletes the ACL.
+    404 when the ACL has no such entry."""
+    mutation.authorize(project, Role.EDITOR)
+
+    async def mutate(unit: Unit) -> Result:
+        await clusters.parent(unit, project, cluster)
+        row, status = await service.get(unit.connection, project, cluster, acl_id)
+        op = await service.remove_entry(unit, row, status, body, request_id_of(request))
+        return Result(operation_views.body(op))
+
+    return await mutation.run(mutate)
 
 
 @router.get("/{acl_id:path}", operation_id="getAcl", response_model=AclOut)
@@ -201,8 +162,8 @@ async def get_acl(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    async with read_connection(request) as connection:
-        row, status = await service.get(connection, project, cluster, acl_id)
+    async with connection(request) as conn:
+        row, status = await service.get(conn, project, cluster, acl_id)
     return cached_or(views.body(row, status), if_none_match)
 
 
@@ -213,25 +174,23 @@ async def update_acl(
     acl_id: str,
     request: Request,
     body: AclIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     update_mask: UpdateMask = None,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
     _require_etag(body.etag, etag, if_match)
 
-    async def mutate() -> Result:
-        await clusters.get_live(session, project, cluster, lock="share")
-        row, status = await service.get(session, project, cluster, acl_id, for_update=True)
+    async def mutate(unit: Unit) -> Result:
+        await clusters.parent(unit, project, cluster)
+        row, status = await service.get(unit.connection, project, cluster, acl_id)
         check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
-        op = await service.update(session, row, body, fields, request_id_of(request))
+        op = service.update(unit, row, status, body, fields, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.delete("/{acl_id:path}", operation_id="deleteAcl", response_model=OperationOut)
@@ -240,18 +199,16 @@ async def delete_acl(
     cluster: str,
     acl_id: str,
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        row, status = await service.get(session, project, cluster, acl_id, for_update=True)
+    async def mutate(unit: Unit) -> Result:
+        row, status = await service.get(unit.connection, project, cluster, acl_id)
         check_etag(views.body(row, status)["etag"], None, etag, if_match)
-        op = await service.delete(session, row, request_id_of(request))
+        op = await service.delete(unit, row, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)

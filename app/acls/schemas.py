@@ -41,13 +41,6 @@ class AclIn(ReconciledWritable):
     resource_name: object = Field(None, json_schema_extra={"readOnly": True})
 
 
-class AclEntryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-    acl_entry: AclEntry
-    etag: str | None = None
-
-
 class AclOut(ReconciledOut):
     acl_entries: list[AclEntry]
     resource_type: str

@@ -9,12 +9,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.acls import repository
 from app.acls.schemas import AclEntry, AclIn
 from app.acls.views import body, name_of
-from app.core.db import Tx, Unit, add_row
 from app.core.errors import (
     ApiError,
     FieldViolation,
@@ -23,7 +20,9 @@ from app.core.errors import (
     invalid_field,
     not_found,
 )
-from app.core.resource import apply_changes, label_violations, raise_if
+from app.core.pools import Connection
+from app.core.resource import label_violations, raise_if
+from app.core.unit import Unit, apply_changes
 from app.models import Acl, Cluster, Operation, ResourceStatus
 from app.models.base import utcnow
 from app.operations import service as operations
@@ -123,14 +122,14 @@ def entry_violations(
 
 
 def _start(
-    session: Unit,
+    unit: Unit,
     a: Acl,
     verb: str,
     request_id: str,
     finished: dict[str, Any] | None = None,
 ) -> Operation:
     return operations.start_reconcile(
-        session,
+        unit,
         a,
         kind=KIND,
         target=name_of(a.project_id, a.cluster_id, a.acl_id),
@@ -143,17 +142,25 @@ def _start(
 
 
 async def get(
-    session: AsyncSession, project_id: str, cluster_id: str, acl_id: str, for_update: bool = False
+    connection: Connection, project_id: str, cluster_id: str, acl_id: str
 ) -> tuple[Acl, ResourceStatus | None]:
-    found = await repository.get(session, project_id, cluster_id, acl_id, for_update)
+    found = await repository.get(connection, project_id, cluster_id, acl_id)
     if found is None:
         raise not_found(KIND, name_of(project_id, cluster_id, acl_id))
     return found
 
 
-async def create(
-    tx: Tx, cluster: Cluster, acl_id: str, body_in: AclIn, request_id: str
+def create(
+    unit: Unit,
+    cluster: Cluster,
+    acl_id: str,
+    body_in: AclIn,
+    request_id: str,
+    read_again_if_exists: bool = False,
 ) -> Operation:
+    """A new ACL. An existing one of this id is refused by the write's unique index (no read
+    before it): a 409, or with `read_again_if_exists` the mutation runs again (an :addAclEntry
+    that found no ACL, while a concurrent one created it)."""
     pattern = parse_acl_id(acl_id)
     raise_if(
         entry_violations("acl_entries", body_in.acl_entries, pattern.resource_type)
@@ -161,14 +168,12 @@ async def create(
     )
     exists = already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, acl_id))
 
-    async def explain() -> Exception:
-        return exists
+    async def explain() -> Exception | None:
+        return None if read_again_if_exists else exists
 
-    # An existing acl of this id is refused by the write's unique index (no read before it).
-    tx.on_conflict(explain)
+    unit.on_conflict(explain)
     now = utcnow()
-    acl = add_row(
-        tx,
+    acl = unit.add(
         Acl,
         uid=uuid.uuid4(),
         cluster_uid=cluster.uid,
@@ -186,12 +191,13 @@ async def create(
         update_time=now,
         delete_time=None,
     )
-    return _start(tx, acl, "create", request_id)
+    return _start(unit, acl, "create", request_id)
 
 
-async def set_entries(
-    session: AsyncSession,
+def set_entries(
+    unit: Unit,
     acl: Acl,
+    status: ResourceStatus | None,
     entries: list[dict[str, Any]] | None,
     labels: dict[str, str] | None,
     request_id: str,
@@ -204,15 +210,18 @@ async def set_entries(
         new["acl_entries"] = entries
     if labels is not None:
         new["labels"] = labels
-    moved = apply_changes(acl, new, lambda a: {"acl_entries": a.acl_entries})
-    if moved:
-        return _start(session, acl, "update", request_id)
-    status = await session.get(ResourceStatus, acl.uid)
-    return _start(session, acl, "update", request_id, finished=body(acl, status))
+    if apply_changes(unit, Acl, acl, new, lambda a: {"acl_entries": a.acl_entries}):
+        return _start(unit, acl, "update", request_id)
+    return _start(unit, acl, "update", request_id, finished=body(acl, status))
 
 
-async def update(
-    session: AsyncSession, acl: Acl, body_in: AclIn, fields: set[str], request_id: str
+def update(
+    unit: Unit,
+    acl: Acl,
+    status: ResourceStatus | None,
+    body_in: AclIn,
+    fields: set[str],
+    request_id: str,
 ) -> Operation:
     violations = []
     if "acl_entries" in fields:
@@ -222,29 +231,41 @@ async def update(
     raise_if(violations)
     entries = [e.model_dump() for e in body_in.acl_entries] if "acl_entries" in fields else None
     labels = dict(body_in.labels) if "labels" in fields else None
-    return await set_entries(session, acl, entries, labels, request_id)
+    return set_entries(unit, acl, status, entries, labels, request_id)
 
 
-async def add_entry(session: AsyncSession, acl: Acl, entry: AclEntry, request_id: str) -> Operation:
+async def add_entry(
+    unit: Unit, cluster: Cluster, acl_id: str, entry: AclEntry, request_id: str
+) -> Operation:
+    """Add one entry without replacing the list, creating the ACL when it does not exist; an
+    entry that is present already changes nothing."""
+    found = await repository.get(unit.connection, cluster.project_id, cluster.cluster_id, acl_id)
+    if found is None:
+        body_in = AclIn(acl_entries=[entry])
+        return create(unit, cluster, acl_id, body_in, request_id, read_again_if_exists=True)
+    acl, status = found
     raise_if(entry_violations("acl_entry", [entry], acl.resource_type))
     dumped = entry.model_dump()
     entries = acl.acl_entries if dumped in acl.acl_entries else [*acl.acl_entries, dumped]
     if len(entries) > 1000:
         raise invalid_field("acl_entry", "an acl holds at most 1000 entries")
-    return await set_entries(session, acl, entries, None, request_id)
+    return set_entries(unit, acl, status, entries, None, request_id)
 
 
 async def remove_entry(
-    session: AsyncSession, acl: Acl, entry: AclEntry, request_id: str
+    unit: Unit, acl: Acl, status: ResourceStatus | None, entry: AclEntry, request_id: str
 ) -> Operation:
+    """Remove one entry; removing the last one deletes the ACL."""
     dumped = entry.model_dump()
     if dumped not in acl.acl_entries:
         raise ApiError(404, "ACL_ENTRY_NOT_FOUND", "the acl has no such entry")
     entries = [e for e in acl.acl_entries if e != dumped]
-    return await set_entries(session, acl, entries, None, request_id)
+    if not entries:
+        return await delete(unit, acl, request_id)
+    return set_entries(unit, acl, status, entries, None, request_id)
 
 
-async def delete(session: AsyncSession, acl: Acl, request_id: str) -> Operation:
+async def delete(unit: Unit, acl: Acl, request_id: str) -> Operation:
     return await operations.request_delete(
-        session, acl, lambda: _start(session, acl, "delete", request_id)
+        unit, Acl, acl, lambda: _start(unit, acl, "delete", request_id)
     )

@@ -12,13 +12,15 @@ from app.clusters.schemas import WRITABLE, ClusterIn, ClusterList, ClusterOut
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, read_connection
-from app.core.fastread import fetch_listed
+from app.core.boundary import MutationDep
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
-from app.core.idempotency import IdempotencyDep, Result
+from app.core.idempotency import Result
 from app.core.pagination import Collection, paginate
+from app.core.pools import connection
 from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
+from app.core.sql import fetch_listed
+from app.core.unit import Unit
 from app.models import Cluster
 from app.operations import views as operation_views
 from app.operations.schemas import OperationOut
@@ -51,19 +53,17 @@ async def create_cluster(
     project: str,
     request: Request,
     body: ClusterIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     cluster_id: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     audit.set_target(request, views.name_of(project, cluster_id))
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        op = await service.create(session, project, cluster_id, body, request_id_of(request))
+    async def mutate(unit: Unit) -> Result:
+        op = await service.create(unit, project, cluster_id, body, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.get("/{cluster}", operation_id="getCluster", response_model=ClusterOut)
@@ -75,8 +75,8 @@ async def get_cluster(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    async with read_connection(request) as connection:
-        row, status = await service.get(connection, project, cluster)
+    async with connection(request) as conn:
+        row, status = await service.get(conn, project, cluster)
     return cached_or(views.body(row, status), if_none_match)
 
 
@@ -85,7 +85,7 @@ async def list_clusters(
     project: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    async with read_connection(request) as connection:
+    async with connection(request) as conn:
         query, finish = paginate(
             repository.list_query(project),
             COLLECTION,
@@ -94,7 +94,7 @@ async def list_clusters(
             f"projects/{project}/clusters",
             _sort_value,
         )
-        page = finish(await fetch_listed(connection, query))
+        page = finish(await fetch_listed(conn, query))
         return Json(
             {
                 "clusters": [views.body(*r) for r in page.rows],
@@ -109,23 +109,22 @@ async def update_cluster(
     cluster: str,
     request: Request,
     body: ClusterIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     update_mask: UpdateMask = None,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        row, status = await service.get_live(session, project, cluster, lock="update")
+    async def mutate(unit: Unit) -> Result:
+        found = await repository.lock(unit, project, cluster)
+        row, status = service.live(found, project, cluster)
         check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
-        op = await service.update(session, row, body, fields, request_id_of(request))
+        op = await service.update(unit, row, status, body, fields, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.delete("/{cluster}", operation_id="deleteCluster", response_model=OperationOut)
@@ -133,18 +132,16 @@ async def delete_cluster(
     project: str,
     cluster: str,
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.OWNER)
+    mutation.authorize(project, Role.OWNER)
 
-    async def mutate() -> Result:
-        row, status = await service.get(session, project, cluster, lock="update")
+    async def mutate(unit: Unit) -> Result:
+        row, status = await service.get(unit.connection, project, cluster)
         check_etag(views.body(row, status)["etag"], None, etag, if_match)
-        op = await service.delete(session, row, request_id_of(request))
+        op = await service.delete(unit, row, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)

@@ -6,24 +6,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.clusters import repository
 from app.clusters.schemas import BrokerResources, ClusterIn
 from app.clusters.views import body, name_of
-from app.core.db import Tx
 from app.core.errors import FieldViolation, aborted, already_exists, failed_precondition, not_found
 from app.core.ids import resource_id_violations
 from app.core.kafka_config import BROKER_CONFIGS, config_violations, kafka_versions
-from app.core.resource import (
-    apply_changes,
-    immutable_violation,
-    label_violations,
-    raise_if,
-)
-from app.models import Cluster, Operation, ResourceStatus
+from app.core.pools import Connection
+from app.core.resource import immutable_violation, label_violations, raise_if
+from app.core.unit import Unit, apply_changes
+from app.models import Cluster, Operation, Project, ResourceStatus
 from app.models.base import utcnow
 from app.operations import service as operations
+from app.projects import service as projects
 
 KIND = "cluster"
 
@@ -80,14 +75,14 @@ def _validate(values: dict[str, Any]) -> list[FieldViolation]:
 
 
 def _start(
-    session: AsyncSession,
+    unit: Unit,
     c: Cluster,
     verb: str,
     request_id: str,
     finished: dict[str, Any] | None = None,
 ) -> Operation:
     return operations.start_reconcile(
-        session,
+        unit,
         c,
         kind=KIND,
         target=name_of(c.project_id, c.cluster_id),
@@ -100,9 +95,9 @@ def _start(
 
 
 async def get(
-    session: AsyncSession | Tx, project_id: str, cluster_id: str, lock: repository.Lock = None
+    connection: Connection, project_id: str, cluster_id: str
 ) -> tuple[Cluster, ResourceStatus | None]:
-    found = await repository.get(session, project_id, cluster_id, lock)
+    found = await repository.get(connection, project_id, cluster_id)
     if found is None:
         raise not_found(KIND, name_of(project_id, cluster_id))
     return found
@@ -119,26 +114,32 @@ def live(
     return found
 
 
-async def get_live(
-    session: AsyncSession | Tx, project_id: str, cluster_id: str, lock: repository.Lock = None
-) -> tuple[Cluster, ResourceStatus | None]:
-    """The cluster, refusing one that is being deleted (nothing new may start in it)."""
-    found = await repository.get(session, project_id, cluster_id, lock)
-    return live(found, project_id, cluster_id)
+async def parent(unit: Unit, project_id: str, cluster_id: str) -> Cluster:
+    """The cluster a change inside it (a topic, an acl, a user) relies on: live, and held at the
+    version read, so that the change is not written if the cluster changed meanwhile."""
+    cluster, _ = live(
+        await repository.get(unit.connection, project_id, cluster_id), project_id, cluster_id
+    )
+    unit.hold(Cluster, cluster)
+    return cluster
 
 
 async def create(
-    session: AsyncSession, project_id: str, cluster_id: str, body_in: ClusterIn, request_id: str
+    unit: Unit, project_id: str, cluster_id: str, body_in: ClusterIn, request_id: str
 ) -> Operation:
-    from app.projects.service import get_project
-
     values = _values(body_in)
     raise_if(resource_id_violations("cluster_id", cluster_id) + _validate(values))
-    await get_project(session, project_id)
-    if await repository.get(session, project_id, cluster_id) is not None:
-        raise already_exists(KIND, name_of(project_id, cluster_id))
+    project = await projects.get_project(unit.connection, project_id)
+    unit.hold(Project, project, live=False)
+
+    async def explain() -> Exception:
+        return already_exists(KIND, name_of(project_id, cluster_id))
+
+    # An existing cluster of this id is refused by the write's unique index (no read before it).
+    unit.on_conflict(explain)
     now = utcnow()
-    cluster = Cluster(
+    cluster = unit.add(
+        Cluster,
         uid=uuid.uuid4(),
         project_id=project_id,
         cluster_id=cluster_id,
@@ -149,17 +150,19 @@ async def create(
         delete_time=None,
         **values,
     )
-    session.add(cluster)
-    return _start(session, cluster, "create", request_id)
+    return _start(unit, cluster, "create", request_id)
 
 
 async def update(
-    session: AsyncSession,
+    unit: Unit,
     cluster: Cluster,
+    status: ResourceStatus | None,
     body_in: ClusterIn,
     fields: set[str],
     request_id: str,
 ) -> Operation:
+    """A change of the cluster, read with `repository.lock` (a scale-in's check reads its
+    topics, which must not gain a larger replication factor meanwhile)."""
     values = _values(body_in)
     new = {f: values[f] for f in fields}
     violations = _validate({**_current(cluster), **new})
@@ -171,9 +174,9 @@ async def update(
         violations.append(FieldViolation("storage_gib", "may only grow"))
     raise_if(violations)
     if "kafka_version" in new and new["kafka_version"] != cluster.kafka_version:
-        await _check_version_change(session, cluster, new["kafka_version"])
+        _check_version_change(cluster, status, new["kafka_version"])
     if "broker_count" in new and new["broker_count"] < cluster.broker_count:
-        needed = await repository.max_replication_factor(session, cluster.uid)
+        needed = await repository.max_replication_factor(unit.connection, cluster.uid)
         # Kafka's internal topics (__consumer_offsets, __transaction_state) are created with
         # replication factor min(3, brokers) of the running cluster, and must keep it.
         internal = min(3, cluster.broker_count)
@@ -189,14 +192,12 @@ async def update(
                 f"{what}; the cluster needs at least {max(needed, internal)} brokers",
                 "broker_count",
             )
-    moved = apply_changes(cluster, new, desired)
-    if moved:
-        return _start(session, cluster, "update", request_id)
-    status = await session.get(ResourceStatus, cluster.uid)
-    return _start(session, cluster, "update", request_id, finished=body(cluster, status))
+    if apply_changes(unit, Cluster, cluster, new, desired):
+        return _start(unit, cluster, "update", request_id)
+    return _start(unit, cluster, "update", request_id, finished=body(cluster, status))
 
 
-async def _check_version_change(session: AsyncSession, cluster: Cluster, target: str) -> None:
+def _check_version_change(cluster: Cluster, status: ResourceStatus | None, target: str) -> None:
     """Upgrades follow /v1/kafka_versions' `upgradable_to`. Going back is allowed only while
     the upgrade has not finalized metadata.version (the workers record when it has): after
     that the metadata log holds records the older release cannot read."""
@@ -204,7 +205,6 @@ async def _check_version_change(session: AsyncSession, cluster: Cluster, target:
     allowed = versions[cluster.kafka_version].upgradable_to
     if target in allowed:
         return
-    status = await session.get(ResourceStatus, cluster.uid)
     finalized_for = (status.data if status is not None else {}).get(
         "metadata_version_finalized_for"
     )
@@ -229,7 +229,7 @@ def _current(c: Cluster) -> dict[str, Any]:
     return {**desired(c), "labels": c.labels}
 
 
-async def delete(session: AsyncSession, cluster: Cluster, request_id: str) -> Operation:
+async def delete(unit: Unit, cluster: Cluster, request_id: str) -> Operation:
     if cluster.deletion_protection:
         raise failed_precondition(
             "DELETION_PROTECTED",
@@ -238,5 +238,5 @@ async def delete(session: AsyncSession, cluster: Cluster, request_id: str) -> Op
             "deletion_protection",
         )
     return await operations.request_delete(
-        session, cluster, lambda: _start(session, cluster, "delete", request_id)
+        unit, Cluster, cluster, lambda: _start(unit, cluster, "delete", request_id)
     )

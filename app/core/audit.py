@@ -13,7 +13,8 @@ from typing import Any
 
 from fastapi import Request
 
-from app.core.db import Unit, add_row, sessionmaker_of
+from app.core.pools import connection
+from app.core.unit import Unit, land
 from app.models import AuditRecord
 from app.models.base import utcnow
 
@@ -80,18 +81,18 @@ def set_targets(request: Request, targets: list[str]) -> None:
     request.state.audit_targets = targets
 
 
-def record_success(session: Unit, request: Request, code: int = 200) -> None:
+def record_success(unit: Unit, request: Request, code: int = 200) -> None:
     """Add the audit row(s) of a successful mutation to the request's transaction."""
     if request.method not in MUTATING:
         return
     note = getattr(request.state, "audit_note", "")
     targets: list[str] | None = getattr(request.state, "audit_targets", None)
     if targets is None:
-        add_row(session, AuditRecord, **_fields(request, code, "OK", note))
+        unit.add(AuditRecord, **_fields(request, code, "OK", note))
         return
     for target in targets:
         request.state.audit_target = target
-        add_row(session, AuditRecord, **_fields(request, code, "OK", note))
+        unit.add(AuditRecord, **_fields(request, code, "OK", note))
 
 
 async def record_failure(request: Request, code: int, status: str, message: str) -> None:
@@ -101,9 +102,10 @@ async def record_failure(request: Request, code: int, status: str, message: str)
     if not _project_of(request):
         return
     try:
-        async with sessionmaker_of(request)() as session:
-            session.add(AuditRecord(**_fields(request, code, status, message)))
-            await session.commit()
+        async with connection(request) as conn:
+            unit = Unit(conn)
+            unit.add(AuditRecord, **_fields(request, code, status, message))
+            await land(unit)
     except Exception:
         # An audit write must never turn a 4xx into a 500; the access log still has the line.
         log.warning("could not write the audit record of a failed request", exc_info=True)

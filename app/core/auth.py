@@ -13,12 +13,10 @@ from enum import IntEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 
-from app.core.db import read_sessionmaker_of
 from app.core.errors import ApiError
+from app.core.pools import connection
 from app.core.settings import get_settings
-from app.models import Token
 
 TOKEN_PREFIX = "kpt_"
 
@@ -103,6 +101,9 @@ def _rate_limit(principal: Principal) -> None:
     bucket.tokens -= 1
 
 
+_TOKEN_BY_HASH = "SELECT project_id, token_id, role FROM tokens WHERE secret_hash = $1"
+
+
 def _unauthenticated(message: str) -> ApiError:
     return ApiError(401, "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
 
@@ -127,20 +128,14 @@ async def authenticate(request: Request) -> Principal:
         request.state.principal = cached[0]
         _rate_limit(cached[0])
         return cached[0]
-    async with read_sessionmaker_of(request)() as session:
-        row = (
-            await session.execute(
-                select(Token.project_id, Token.token_id, Token.role).where(
-                    Token.secret_hash == digest
-                )
-            )
-        ).first()
+    async with connection(request) as conn:
+        row = await conn.fetchrow(_TOKEN_BY_HASH, digest)
     if row is None:
         raise _unauthenticated("invalid token")
     principal = Principal(
-        subject=f"projects/{row.project_id}/tokens/{row.token_id}",
-        role=ROLE_NAMES[row.role],
-        project_id=row.project_id,
+        subject=f"projects/{row['project_id']}/tokens/{row['token_id']}",
+        role=ROLE_NAMES[row["role"]],
+        project_id=row["project_id"],
     )
     if len(_cache) > 10_000:
         _cache.clear()

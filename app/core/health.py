@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import text
 from starlette.responses import Response
 
-from app.core.db import read_sessionmaker_of
 from app.core.errors import unavailable
+from app.core.pools import connection
 from app.core.responses import Json
 
 router = APIRouter(tags=["health"])
@@ -21,8 +20,8 @@ async def healthz() -> Response:
 @router.get("/readyz", operation_id="getReadiness", include_in_schema=False)
 async def readyz(request: Request) -> Response:
     try:
-        async with read_sessionmaker_of(request)() as session:
-            await session.execute(text("SELECT 1"))
+        async with connection(request) as conn:
+            await conn.fetchval("SELECT 1")
     except Exception:
         raise unavailable("the database is not reachable") from None
     return Json({"status": "ready"})

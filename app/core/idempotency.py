@@ -11,24 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Header, Query, Request
-from sqlalchemy import delete, func
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Header, Query, Request
 from starlette.responses import Response
 
-from app.core.auth import PrincipalDep
-from app.core.db import SessionDep, Unit, add_row
 from app.core.errors import ApiError, invalid_field
-from app.core.fastread import execute, fetch_all
+from app.core.pools import Connection
 from app.core.responses import resource_response
 from app.core.secrets import decrypt_bytes, encrypt_bytes
 from app.core.settings import get_settings
+from app.core.unit import Unit
 from app.models import IdempotencyRecord
 from app.models.base import utcnow
 
@@ -46,10 +43,6 @@ class Result:
         return resource_response(self.body, self.status_code)
 
 
-# Takes the key's transaction-scoped lock (without waiting) and reads what the key stored, in one
-# round trip; the read runs after the lock, with a fresh snapshot (see the migration that
-# creates the function): a first request that committed a moment ago is replayed, not repeated.
-_LOCK_AND_READ = "SELECT * FROM kplane_idempotency_claim($1, $2, $3)"
 _READ = (
     "SELECT request_hash, status_code, body, body_encrypted, create_time FROM idempotency_keys "
     "WHERE principal = $1 AND key = $2"
@@ -101,22 +94,21 @@ def replay(request: Request, stored: Mapping[str, Any], request_hash: str) -> Re
     return Result(orjson.loads(body), stored["status_code"]).response()
 
 
-async def read_stored(connection: Any, principal: str, key: str) -> Any:
+async def read_stored(connection: Connection, principal: str, key: str) -> Any:
     """The key's unexpired record, read without its lock (None if there is none)."""
     stored = await connection.fetchrow(_READ, principal, key)
     return None if stored is None or expired(stored) else stored
 
 
-async def forget(unit: Unit | Any, principal: str, key: str) -> None:
+async def forget(connection: Connection, principal: str, key: str) -> None:
     """Delete the key's record (one past the retention window, not yet purged)."""
-    await execute(unit, _DELETE, principal, key)
+    await connection.execute(_DELETE, principal, key)
 
 
 def remember(unit: Unit, principal: str, key: str, request_hash: str, result: Result) -> None:
     """Add the key's record of `result` to the mutation's new rows."""
     body = orjson.dumps(result.body)
-    add_row(
-        unit,
+    unit.add(
         IdempotencyRecord,
         principal=principal,
         key=key,
@@ -126,50 +118,6 @@ def remember(unit: Unit, principal: str, key: str, request_hash: str, result: Re
         body_encrypted=result.secret,
         create_time=utcnow(),
     )
-
-
-class Idempotency:
-    """The key of a mutation that runs in a session's transaction: the key's lock is taken first
-    and held to the commit, and the record is written in the same transaction."""
-
-    def __init__(self, request: Request, session: Unit, principal: str, key: str | None) -> None:
-        self.request = request
-        self.session = session
-        self.principal = principal
-        self.key = key
-
-    async def run(self, mutate: Callable[[], Awaitable[Result]]) -> Response:
-        if self.key is None:
-            return (await mutate()).response()
-        request_hash = await request_hash_of(self.request)
-        # One round trip: take the key's lock, then read what it stored, if anything.
-        (row,) = await fetch_all(
-            self.session,
-            _LOCK_AND_READ,
-            lock_id(self.principal, self.key),
-            self.principal,
-            self.key,
-        )
-        if not row["locked"]:
-            raise in_flight()
-        stored = row if row["request_hash"] is not None else None
-        if stored is not None and expired(stored):
-            await forget(self.session, self.principal, self.key)
-            stored = None
-        if stored is not None:
-            return replay(self.request, stored, request_hash)
-        result = await mutate()
-        remember(self.session, self.principal, self.key, request_hash, result)
-        return result.response()
-
-
-async def purge_expired(session: AsyncSession) -> int:
-    """Delete remembered responses older than the retention window (run by the sweeper)."""
-    ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
-    result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.create_time < func.now() - ttl)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 RequestIdQuery = Annotated[
@@ -195,21 +143,3 @@ def parse_key(request_id: str | None, idempotency_key: str | None) -> str | None
     if not key or len(key) > 200 or not key.isprintable():
         raise invalid_field("Idempotency-Key", "must be 1-200 printable characters")
     return key
-
-
-async def _key(
-    request_id: RequestIdQuery = None, idempotency_key: IdempotencyKeyHeader = None
-) -> str | None:
-    return parse_key(request_id, idempotency_key)
-
-
-async def get_idempotency(
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    key: Annotated[str | None, Depends(_key)],
-) -> Idempotency:
-    return Idempotency(request, session, principal.subject, key)
-
-
-IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]

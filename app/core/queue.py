@@ -22,9 +22,9 @@ from typing import Any
 import redis
 from celery import Celery
 
-from app.core.db import Unit, after_commit
 from app.core.messages import pending_key
 from app.core.settings import get_settings
+from app.core.unit import Unit
 
 log = logging.getLogger("kplane.queue")
 _BACKOFF_SECONDS = 5.0
@@ -87,17 +87,11 @@ async def publish(name: str, *args: Any) -> bool:
         return False
 
 
-def enqueue_after_commit(session: Unit, name: str, *args: str) -> None:
-    """Queue `name(*args)` to be sent once the request's transaction has committed.
-
-    Duplicates within one transaction are sent once: tasks are level-triggered by id.
-    """
-    pending: set[tuple[str, tuple[str, ...]]] = session.info.setdefault("enqueued", set())
-    if (name, args) in pending:
-        return
-    pending.add((name, args))
+def enqueue_after_commit(unit: Unit, name: str, *args: str) -> None:
+    """Queue `name(*args)` to be sent once the unit has landed. Duplicates within one unit are
+    sent once: tasks are level-triggered by id."""
 
     async def send() -> None:
         await publish(name, *args)
 
-    after_commit(session, send)
+    unit.on_commit(send, once=(name, args))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, case, literal
 
 from app.core.errors import ApiError, FieldViolation, aborted, invalid, invalid_field
 from app.models import ResourceStatus
-from app.models.base import DesiredState, utcnow
+from app.models.base import DesiredState
 
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
@@ -163,23 +163,3 @@ def immutable_violation(field: str, old: Any, new: Any) -> list[FieldViolation]:
 def raise_if(violations: list[FieldViolation]) -> None:
     if violations:
         raise invalid(violations)
-
-
-def apply_changes(
-    row: DesiredState, new: Mapping[str, Any], desired: Callable[[Any], dict[str, Any]]
-) -> bool:
-    """Write `new` onto `row`; bump `version` on any change and `generation` only when the
-    desired state (as `desired(row)` defines it) changed. True when the generation moved."""
-    before = desired(row)
-    touched = False
-    for field, value in new.items():
-        if getattr(row, field) != value:
-            setattr(row, field, value)
-            touched = True
-    if touched:
-        row.version += 1
-        row.update_time = utcnow()
-    if desired(row) != before:
-        row.generation += 1
-        return True
-    return False

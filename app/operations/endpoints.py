@@ -8,10 +8,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, read_sessionmaker_of
-from app.core.idempotency import IdempotencyDep, Result
+from app.core.boundary import MutationDep
+from app.core.idempotency import Result
 from app.core.pagination import Collection, ListParams, list_params, paginate
+from app.core.pools import connection
 from app.core.responses import Json, resource_response
+from app.core.sql import fetch_rows
+from app.core.unit import Unit
 from app.models import Operation
 from app.operations import repository, service, views
 from app.operations.schemas import OperationList, OperationOut
@@ -46,14 +49,14 @@ async def get_operation(
     ] = 0,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    op = await service.wait(read_sessionmaker_of(request), project, operation, wait_seconds)
+    op = await service.wait(request.app.state.pool, project, operation, wait_seconds)
     return resource_response(views.body(op))
 
 
 @router.get("", operation_id="listOperations", response_model=OperationList)
 async def list_operations(
     project: str,
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     params: Annotated[ListParams, Depends(list_params)],
 ) -> Response:
@@ -66,7 +69,8 @@ async def list_operations(
         f"projects/{project}/operations",
         lambda op, field: getattr(op, {"name": "operation_id"}.get(field) or field),
     )
-    page = finish(list((await session.execute(query)).scalars()))
+    async with connection(request) as conn:
+        page = finish(await fetch_rows(conn, query))
     return Json(
         {
             "operations": [views.body(op) for op in page.rows],
@@ -76,16 +80,10 @@ async def list_operations(
 
 
 @router.post("/{operation}:cancel", operation_id="cancelOperation", response_model=OperationOut)
-async def cancel_operation(
-    project: str,
-    operation: str,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
-) -> Response:
-    authorize(principal, project, Role.EDITOR)
+async def cancel_operation(project: str, operation: str, mutation: MutationDep) -> Response:
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        return Result(views.body(await service.cancel(session, project, operation)))
+    async def mutate(unit: Unit) -> Result:
+        return Result(views.body(await service.cancel(unit, project, operation)))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)

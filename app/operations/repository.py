@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import AnySelect
+from app.core.pools import Connection
+from app.core.sql import fetch_one
 from app.models import Operation
 
+_GET = "SELECT * FROM operations WHERE project_id = $1 AND operation_id = $2"
+_PENDING = "SELECT * FROM operations WHERE target_uid = $1 AND verb = $2 AND NOT done LIMIT 1"
 
-async def get(session: AsyncSession, project_id: str, operation_id: str) -> Operation | None:
-    row = await session.execute(
-        select(Operation).where(
-            Operation.project_id == project_id, Operation.operation_id == operation_id
-        )
-    )
-    return row.scalar_one_or_none()
+
+async def get(connection: Connection, project_id: str, operation_id: str) -> Any:
+    return await fetch_one(connection, _GET, project_id, operation_id)
 
 
 def list_query(project_id: str) -> AnySelect:
-    return select(Operation).where(Operation.project_id == project_id)
+    return select(*Operation.__table__.columns).where(Operation.project_id == project_id)
 
 
 def new_operation_id() -> str:
     return f"op-{uuid.uuid4().hex}"
 
 
-async def pending(session: AsyncSession, target_uid: uuid.UUID, verb: str) -> Operation | None:
+async def pending(connection: Connection, target_uid: uuid.UUID, verb: str) -> Any:
     """An unfinished operation of `verb` on the resource, if any."""
-    query = select(Operation).where(
-        Operation.target_uid == target_uid, Operation.verb == verb, Operation.done.is_(False)
-    )
-    return (await session.execute(query.limit(1))).scalar_one_or_none()
+    return await fetch_one(connection, _PENDING, target_uid, verb)

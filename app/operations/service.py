@@ -16,18 +16,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import asyncpg
 
-from app.core.db import Unit, add_row
 from app.core.errors import ApiError
+from app.core.pools import Connection
 from app.core.queue import enqueue_after_commit
+from app.core.unit import Unit
 from app.models import Operation
 from app.models.base import utcnow
 from app.operations import repository
 
 
 def start(
-    session: Unit,
+    unit: Unit,
     *,
     project_id: str,
     verb: str,
@@ -41,8 +42,7 @@ def start(
 ) -> Operation:
     """A new Operation; `finished_response` given = nothing to reconcile, done already."""
     now = utcnow()
-    return add_row(
-        session,
+    return unit.add(
         Operation,
         uid=uuid.uuid4(),
         project_id=project_id,
@@ -68,8 +68,8 @@ def start(
     )
 
 
-async def get(session: AsyncSession, project_id: str, operation_id: str) -> Operation:
-    op = await repository.get(session, project_id, operation_id)
+async def get(connection: Connection, project_id: str, operation_id: str) -> Operation:
+    op: Operation | None = await repository.get(connection, project_id, operation_id)
     if op is None:
         raise ApiError(
             404,
@@ -80,32 +80,29 @@ async def get(session: AsyncSession, project_id: str, operation_id: str) -> Oper
 
 
 async def wait(
-    sessions: async_sessionmaker[AsyncSession],
-    project_id: str,
-    operation_id: str,
-    wait_seconds: float,
+    pool: asyncpg.Pool, project_id: str, operation_id: str, wait_seconds: float
 ) -> Operation:
     """Long-poll: re-read until the operation is done or `wait_seconds` passed.
 
-    Each read uses a short session of its own, so a waiting client holds no connection.
+    Each read takes a connection of its own, so a waiting client holds none.
     """
     deadline = time.monotonic() + wait_seconds
     interval = 0.05
     while True:
-        async with sessions() as session:
-            op = await get(session, project_id, operation_id)
+        async with pool.acquire() as connection:
+            op = await get(connection, project_id, operation_id)
         if op.done or time.monotonic() >= deadline:
             return op
         await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
         interval = min(interval * 2, 0.5)
 
 
-async def cancel(session: AsyncSession, project_id: str, operation_id: str) -> Operation:
+async def cancel(unit: Unit, project_id: str, operation_id: str) -> Operation:
     """Ask the workers to stop at the next safe step (a roll stops between two pods).
 
     Desired state is not rolled back: cancelling says "stop acting", not "undo".
     """
-    op = await get(session, project_id, operation_id)
+    op = await get(unit.connection, project_id, operation_id)
     if op.done:
         raise ApiError(
             400,
@@ -114,10 +111,13 @@ async def cancel(session: AsyncSession, project_id: str, operation_id: str) -> O
             status="FAILED_PRECONDITION",
         )
     if not op.cancel_requested:
-        op.cancel_requested = True
-        op.status_message = "cancellation requested"
-        op.version += 1
-        op.update_time = utcnow()
+        unit.change(
+            Operation,
+            op,
+            cancel_requested=True,
+            status_message="cancellation requested",
+            update_time=utcnow(),
+        )
     return op
 
 
@@ -131,7 +131,7 @@ class _Reconciled(Protocol):
 
 
 def start_reconcile(
-    session: Unit,
+    unit: Unit,
     row: _Reconciled,
     *,
     kind: str,
@@ -145,7 +145,7 @@ def start_reconcile(
     """An Operation for a change of `row`, and — unless nothing changed — the reconcile message
     `task(cluster_uid)`, sent after commit."""
     op = start(
-        session,
+        unit,
         project_id=row.project_id,
         verb=verb,
         kind=kind,
@@ -157,20 +157,19 @@ def start_reconcile(
         finished_response=finished,
     )
     if finished is None:
-        enqueue_after_commit(session, task, str(cluster_uid))
+        enqueue_after_commit(unit, task, str(cluster_uid))
     return op
 
 
 async def request_delete(
-    session: AsyncSession, row: _Reconciled, start_delete: Callable[[], Operation]
+    unit: Unit, model: type[Any], row: _Reconciled, start_delete: Callable[[], Operation]
 ) -> Operation:
     """Mark `row` for deletion (the workers remove it); a repeated delete returns the pending
     operation instead of starting another."""
     if row.delete_time is not None:
-        pending = await repository.pending(session, row.uid, "delete")
+        pending: Operation | None = await repository.pending(unit.connection, row.uid, "delete")
         if pending is not None:
             return pending
-    row.delete_time = utcnow()
-    row.version += 1
-    row.update_time = row.delete_time
+    now = utcnow()
+    unit.change(model, row, delete_time=now, update_time=now)
     return start_delete()

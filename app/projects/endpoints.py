@@ -8,14 +8,17 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.core import audit
-from app.core.auth import PrincipalDep, Role, authorize, forget_cached_tokens, require_admin
-from app.core.db import SessionDep
+from app.core.auth import PrincipalDep, Role, authorize, require_admin
+from app.core.boundary import MutationDep
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
-from app.core.idempotency import IdempotencyDep, Result
+from app.core.idempotency import Result
 from app.core.kafka_config import kafka_versions
 from app.core.pagination import Collection, paginate
+from app.core.pools import connection
 from app.core.resource import check_etag, parse_update_mask
 from app.core.responses import Json
+from app.core.sql import fetch_rows
+from app.core.unit import Unit
 from app.models import AuditRecord, Project, Token
 from app.projects import repository, service
 from app.projects.schemas import (
@@ -65,32 +68,30 @@ AUDIT = Collection(
 async def create_project(
     request: Request,
     body: ProjectIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     project_id: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     audit.set_target(request, f"projects/{project_id}", project_id[:63])
-    require_admin(principal)
+    require_admin(mutation.principal)
 
-    async def mutate() -> Result:
-        return Result(service.project_body(await service.create_project(session, project_id, body)))
+    async def mutate(unit: Unit) -> Result:
+        return Result(service.project_body(service.create_project(unit, project_id, body)))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.get("/v1/projects/{project}", operation_id="getProject", response_model=ProjectOut)
 async def get_project(
-    project: str, session: SessionDep, principal: PrincipalDep, if_none_match: IfNoneMatch = None
+    project: str, request: Request, principal: PrincipalDep, if_none_match: IfNoneMatch = None
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    return cached_or(
-        service.project_body(await service.get_project(session, project)), if_none_match
-    )
+    async with connection(request) as conn:
+        row = await service.get_project(conn, project)
+    return cached_or(service.project_body(row), if_none_match)
 
 
 @router.get("/v1/projects", operation_id="listProjects", response_model=ProjectList)
-async def list_projects(session: SessionDep, principal: PrincipalDep, params: Params) -> Response:
+async def list_projects(request: Request, principal: PrincipalDep, params: Params) -> Response:
     query, finish = paginate(
         repository.list_projects(principal.project_id),
         PROJECTS,
@@ -99,7 +100,8 @@ async def list_projects(session: SessionDep, principal: PrincipalDep, params: Pa
         "projects",
         lambda p, f: getattr(p, {"name": "id"}.get(f) or f),
     )
-    page = finish(list((await session.execute(query)).scalars()))
+    async with connection(request) as conn:
+        page = finish(await fetch_rows(conn, query))
     return Json(
         {
             "projects": [service.project_body(p) for p in page.rows],
@@ -112,44 +114,40 @@ async def list_projects(session: SessionDep, principal: PrincipalDep, params: Pa
 async def update_project(
     project: str,
     body: ProjectIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     update_mask: UpdateMask = None,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.OWNER)
+    mutation.authorize(project, Role.OWNER)
 
-    async def mutate() -> Result:
-        row = await service.get_project(session, project, lock=True)
+    async def mutate(unit: Unit) -> Result:
+        row = await service.get_project(unit.connection, project)
         check_etag(service.project_body(row)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, {"display_name", "labels"})
-        await service.update_project(session, row, body, fields)
+        service.update_project(unit, row, body, fields)
         return Result(service.project_body(row))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.delete("/v1/projects/{project}", operation_id="deleteProject", response_model=ProjectOut)
 async def delete_project(
     project: str,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    require_admin(principal)
+    require_admin(mutation.principal)
 
-    async def mutate() -> Result:
-        row = await service.get_project(session, project)
+    async def mutate(unit: Unit) -> Result:
+        row = await service.lock_project(unit, project)
         out = service.project_body(row)
         check_etag(out["etag"], None, etag, if_match)
-        await service.delete_project(session, row)
+        await service.delete_project(unit, row)
         return Result(out)
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 # --- tokens -------------------------------------------------------------------------------
@@ -160,19 +158,17 @@ async def create_token(
     project: str,
     request: Request,
     body: TokenIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     token_id: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     audit.set_target(request, f"projects/{project}/tokens/{token_id}")
-    authorize(principal, project, Role.OWNER)
+    mutation.authorize(project, Role.OWNER)
 
-    async def mutate() -> Result:
-        token, secret = await service.create_token(session, project, token_id, body)
+    async def mutate(unit: Unit) -> Result:
+        token, secret = await service.create_token(unit, project, token_id, body)
         return Result(service.token_body(token, secret), secret=True)
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.get(
@@ -181,22 +177,21 @@ async def create_token(
 async def get_token(
     project: str,
     token: str,
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.OWNER)
-    return cached_or(
-        service.token_body(await service.get_token(session, project, token)), if_none_match
-    )
+    async with connection(request) as conn:
+        row = await service.get_token(conn, project, token)
+    return cached_or(service.token_body(row), if_none_match)
 
 
 @router.get("/v1/projects/{project}/tokens", operation_id="listTokens", response_model=TokenList)
 async def list_tokens(
-    project: str, session: SessionDep, principal: PrincipalDep, params: Params
+    project: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.OWNER)
-    await service.get_project(session, project)
     query, finish = paginate(
         repository.list_tokens(project),
         TOKENS,
@@ -205,7 +200,9 @@ async def list_tokens(
         f"projects/{project}/tokens",
         lambda t, f: getattr(t, {"name": "token_id"}.get(f) or f),
     )
-    page = finish(list((await session.execute(query)).scalars()))
+    async with connection(request) as conn:
+        await service.get_project(conn, project)
+        page = finish(await fetch_rows(conn, query))
     return Json(
         {
             "tokens": [service.token_body(t) for t in page.rows],
@@ -221,24 +218,21 @@ async def update_token(
     project: str,
     token: str,
     body: TokenIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     update_mask: UpdateMask = None,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.OWNER)
+    mutation.authorize(project, Role.OWNER)
 
-    async def mutate() -> Result:
-        row = await service.get_token(session, project, token)
+    async def mutate(unit: Unit) -> Result:
+        row = await service.get_token(unit.connection, project, token)
         check_etag(service.token_body(row)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, {"role", "labels"})
-        await service.update_token(row, body, fields)
-        forget_cached_tokens()
+        service.update_token(unit, row, body, fields)
         return Result(service.token_body(row))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.delete(
@@ -247,23 +241,20 @@ async def update_token(
 async def delete_token(
     project: str,
     token: str,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.OWNER)
+    mutation.authorize(project, Role.OWNER)
 
-    async def mutate() -> Result:
-        row = await service.get_token(session, project, token)
+    async def mutate(unit: Unit) -> Result:
+        row = await service.get_token(unit.connection, project, token)
         out = service.token_body(row)
         check_etag(out["etag"], None, etag, if_match)
-        await session.delete(row)
-        forget_cached_tokens()
+        service.delete_token(unit, row)
         return Result(out)
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 # --- audit log and versions -----------------------------------------------------------------
@@ -273,10 +264,9 @@ async def delete_token(
     "/v1/projects/{project}/audit_logs", operation_id="listAuditLogs", response_model=AuditLogList
 )
 async def list_audit_logs(
-    project: str, session: SessionDep, principal: PrincipalDep, params: Params
+    project: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.OWNER)
-    await service.get_project(session, project)
     query, finish = paginate(
         repository.list_audit(project),
         AUDIT,
@@ -285,7 +275,9 @@ async def list_audit_logs(
         f"projects/{project}/audit_logs",
         lambda r, f: r.id,
     )
-    page = finish(list((await session.execute(query)).scalars()))
+    async with connection(request) as conn:
+        await service.get_project(conn, project)
+        page = finish(await fetch_rows(conn, query))
     return Json(
         {
             "audit_logs": [service.audit_body(r) for r in page.rows],

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.core.auth import hash_secret, new_token_secret
+from app.core.auth import forget_cached_tokens, hash_secret, new_token_secret
 from app.core.errors import already_exists, failed_precondition, not_found
 from app.core.ids import resource_id_violations
+from app.core.pools import Connection
 from app.core.resource import label_violations, make_etag, raise_if, rfc3339
+from app.core.unit import Unit
 from app.models import AuditRecord, Project, Token
 from app.models.base import utcnow
 from app.projects import repository
@@ -58,21 +58,25 @@ def audit_body(r: AuditRecord) -> dict[str, Any]:
     }
 
 
-async def get_project(session: AsyncSession, project_id: str, lock: bool = False) -> Project:
-    """The project (row-locked for an update when `lock`), or 404."""
-    read = repository.lock_project if lock else repository.get_project
-    project = await read(session, project_id)
+async def get_project(connection: Connection, project_id: str) -> Project:
+    """The project, or 404."""
+    project: Project | None = await repository.get_project(connection, project_id)
     if project is None:
         raise not_found("project", f"projects/{project_id}")
     return project
 
 
-async def create_project(session: AsyncSession, project_id: str, body: ProjectIn) -> Project:
+def create_project(unit: Unit, project_id: str, body: ProjectIn) -> Project:
     raise_if(resource_id_violations("project_id", project_id) + label_violations(body.labels))
-    if await repository.get_project(session, project_id) is not None:
-        raise already_exists("project", f"projects/{project_id}")
+
+    async def explain() -> Exception:
+        return already_exists("project", f"projects/{project_id}")
+
+    # An existing project of this id is refused by the write's primary key (no read before it).
+    unit.on_conflict(explain)
     now = utcnow()
-    project = Project(
+    return unit.add(
+        Project,
         id=project_id,
         uid=uuid.uuid4(),
         display_name=body.display_name,
@@ -81,45 +85,52 @@ async def create_project(session: AsyncSession, project_id: str, body: ProjectIn
         update_time=now,
         version=1,
     )
-    session.add(project)
-    await session.flush()
-    return project
 
 
-async def update_project(
-    session: AsyncSession, project: Project, body: ProjectIn, fields: set[str]
-) -> Project:
+def _update(unit: Unit, model: type[Any], row: Any, body: Any, fields: set[str]) -> None:
+    """Stage the changed `fields` of a project or token (neither is reconciled: no generation)."""
     raise_if(label_violations(body.labels) if "labels" in fields else [])
-    changed = False
-    for field in fields:
-        new = getattr(body, field)
-        if getattr(project, field) != new:
-            setattr(project, field, new)
-            changed = True
+    changed = {f: getattr(body, f) for f in fields if getattr(row, f) != getattr(body, f)}
     if changed:
-        project.version += 1
-        project.update_time = utcnow()
+        unit.change(model, row, **changed, update_time=utcnow())
+
+
+def update_project(unit: Unit, project: Project, body: ProjectIn, fields: set[str]) -> None:
+    _update(unit, Project, project, body, fields)
+
+
+async def lock_project(unit: Unit, project_id: str) -> Project:
+    """The project, locked: a cluster create's write waits for the unit (see delete_project)."""
+    project: Project | None = await repository.lock_project(unit, project_id)
+    if project is None:
+        raise not_found("project", f"projects/{project_id}")
     return project
 
 
-async def delete_project(session: AsyncSession, project: Project) -> None:
-    if await repository.project_has_clusters(session, project.id):
+async def delete_project(unit: Unit, project: Project) -> None:
+    """Delete a project (read with `lock_project`) that has no clusters."""
+    if await repository.project_has_clusters(unit.connection, project.id):
         raise failed_precondition(
             "PROJECT_NOT_EMPTY", f"projects/{project.id} still has clusters; delete them first"
         )
-    await session.delete(project)
+    unit.remove(Project, project)
 
 
 async def create_token(
-    session: AsyncSession, project_id: str, token_id: str, body: TokenIn
+    unit: Unit, project_id: str, token_id: str, body: TokenIn
 ) -> tuple[Token, str]:
     raise_if(resource_id_violations("token_id", token_id) + label_violations(body.labels))
-    await get_project(session, project_id)
-    if await repository.get_token(session, project_id, token_id) is not None:
-        raise already_exists("token", f"projects/{project_id}/tokens/{token_id}")
+    unit.hold(Project, await get_project(unit.connection, project_id), live=False)
+
+    async def explain() -> Exception:
+        return already_exists("token", f"projects/{project_id}/tokens/{token_id}")
+
+    # An existing token of this id is refused by the write's unique index (no read before it).
+    unit.on_conflict(explain)
     secret = new_token_secret()
     now = utcnow()
-    token = Token(
+    token = unit.add(
+        Token,
         uid=uuid.uuid4(),
         project_id=project_id,
         token_id=token_id,
@@ -130,27 +141,26 @@ async def create_token(
         update_time=now,
         version=1,
     )
-    session.add(token)
-    await session.flush()
     return token, secret
 
 
-async def get_token(session: AsyncSession, project_id: str, token_id: str) -> Token:
-    token = await repository.get_token(session, project_id, token_id)
+async def get_token(connection: Connection, project_id: str, token_id: str) -> Token:
+    token: Token | None = await repository.get_token(connection, project_id, token_id)
     if token is None:
         raise not_found("token", f"projects/{project_id}/tokens/{token_id}")
     return token
 
 
-async def update_token(token: Token, body: TokenIn, fields: set[str]) -> Token:
-    raise_if(label_violations(body.labels) if "labels" in fields else [])
-    changed = False
-    for field in fields:
-        new = getattr(body, field)
-        if getattr(token, field) != new:
-            setattr(token, field, new)
-            changed = True
-    if changed:
-        token.version += 1
-        token.update_time = utcnow()
-    return token
+def update_token(unit: Unit, token: Token, body: TokenIn, fields: set[str]) -> None:
+    _update(unit, Token, token, body, fields)
+    unit.on_commit(_forget_tokens, once=_forget_tokens)
+
+
+def delete_token(unit: Unit, token: Token) -> None:
+    unit.remove(Token, token)
+    unit.on_commit(_forget_tokens, once=_forget_tokens)
+
+
+async def _forget_tokens() -> None:
+    """A changed or deleted token must not authenticate from this process's cache any more."""
+    forget_cached_tokens()

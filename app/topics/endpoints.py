@@ -11,14 +11,15 @@ from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, Tx, read_connection
-from app.core.fastread import fetch_listed
+from app.core.boundary import MutationDep
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
-from app.core.idempotency import IdempotencyDep, Result
+from app.core.idempotency import Result
 from app.core.pagination import Collection, paginate
+from app.core.pools import connection
 from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
-from app.core.writes import WriteDep
+from app.core.sql import fetch_listed
+from app.core.unit import Unit
 from app.models import Topic
 from app.operations import views as operation_views
 from app.operations.schemas import OperationOut
@@ -58,17 +59,17 @@ async def create_topic(
     cluster: str,
     request: Request,
     body: TopicIn,
-    write: WriteDep,
+    mutation: MutationDep,
     topic_id: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     audit.set_target(request, views.name_of(project, cluster, topic_id))
-    write.authorize(project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate(tx: Tx) -> Result:
-        op = await service.create(tx, project, cluster, topic_id, body, request_id_of(request))
+    async def mutate(unit: Unit) -> Result:
+        op = await service.create(unit, project, cluster, topic_id, body, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await write.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.post(
@@ -83,19 +84,23 @@ async def create_topic(
     "`request_id` / `Idempotency-Key`, a retry returns the whole first response.",
 )
 async def batch_create_topics(
-    project: str, cluster: str, request: Request, body: BatchCreateTopicsIn, write: WriteDep
+    project: str,
+    cluster: str,
+    request: Request,
+    body: BatchCreateTopicsIn,
+    mutation: MutationDep,
 ) -> Response:
     audit.set_target(request, views.collection_of(project, cluster))
-    write.authorize(project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate(tx: Tx) -> Result:
-        parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
+    async def mutate(unit: Unit) -> Result:
+        parent = await clusters.parent(unit, project, cluster)
         entries = [(r.topic_id, r.topic) for r in body.requests]
-        ops = await service.create_many(tx, parent, entries, request_id_of(request))
+        ops = await service.create_many(unit, parent, entries, request_id_of(request))
         audit.set_targets(request, [op.target for op in ops])
         return Result({"operations": [operation_views.body(op) for op in ops]})
 
-    return await write.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.get("/{topic}", operation_id="getTopic", response_model=TopicOut)
@@ -108,8 +113,8 @@ async def get_topic(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    async with read_connection(request) as connection:
-        row, status = await service.get(connection, project, cluster, topic)
+    async with connection(request) as conn:
+        row, status = await service.get(conn, project, cluster, topic)
     return cached_or(views.body(row, status), if_none_match)
 
 
@@ -118,8 +123,8 @@ async def list_topics(
     project: str, cluster: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    async with read_connection(request) as connection:
-        parent, _ = await clusters.get(connection, project, cluster)
+    async with connection(request) as conn:
+        parent, _ = await clusters.get(conn, project, cluster)
         query, finish = paginate(
             repository.list_query(parent.uid),
             COLLECTION,
@@ -128,7 +133,7 @@ async def list_topics(
             views.name_of(project, cluster, ""),
             _sort_value,
         )
-        page = finish(await fetch_listed(connection, query))
+        page = finish(await fetch_listed(conn, query))
         return Json(
             {
                 "topics": [views.body(*r) for r in page.rows],
@@ -144,24 +149,22 @@ async def update_topic(
     topic: str,
     request: Request,
     body: TopicIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     update_mask: UpdateMask = None,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        parent, _ = await clusters.get_live(session, project, cluster, lock="share")
-        row, status = await service.get(session, project, cluster, topic, for_update=True)
+    async def mutate(unit: Unit) -> Result:
+        parent = await clusters.parent(unit, project, cluster)
+        row, status = await service.get(unit.connection, project, cluster, topic)
         check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
-        op = await service.update(session, parent, row, body, fields, request_id_of(request))
+        op = service.update(unit, parent, row, status, body, fields, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.delete("/{topic}", operation_id="deleteTopic", response_model=OperationOut)
@@ -170,18 +173,16 @@ async def delete_topic(
     cluster: str,
     topic: str,
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        row, status = await service.get(session, project, cluster, topic, for_update=True)
+    async def mutate(unit: Unit) -> Result:
+        row, status = await service.get(unit.connection, project, cluster, topic)
         check_etag(views.body(row, status)["etag"], None, etag, if_match)
-        op = await service.delete(session, row, request_id_of(request))
+        op = await service.delete(unit, row, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)

@@ -7,19 +7,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.clusters import service as clusters
-from app.core.db import Tx, Unit, add_row
 from app.core.errors import ApiError, FieldViolation, already_exists, not_found
 from app.core.ids import topic_collision_key, topic_name_violations
 from app.core.kafka_config import TOPIC_CONFIGS, config_violations
-from app.core.resource import (
-    apply_changes,
-    immutable_violation,
-    label_violations,
-    raise_if,
-)
+from app.core.pools import Connection
+from app.core.resource import immutable_violation, label_violations, raise_if
+from app.core.unit import Unit, apply_changes
 from app.models import Cluster, Operation, ResourceStatus, Topic
 from app.models.base import utcnow
 from app.operations import service as operations
@@ -67,14 +61,14 @@ def _validate(values: dict[str, Any], cluster: Cluster) -> list[FieldViolation]:
 
 
 def _start(
-    session: Unit,
+    unit: Unit,
     t: Topic,
     verb: str,
     request_id: str,
     finished: dict[str, Any] | None = None,
 ) -> Operation:
     return operations.start_reconcile(
-        session,
+        unit,
         t,
         kind=KIND,
         target=name_of(t.project_id, t.cluster_id, t.topic_id),
@@ -87,9 +81,9 @@ def _start(
 
 
 async def get(
-    session: AsyncSession, project_id: str, cluster_id: str, topic_id: str, for_update: bool = False
+    connection: Connection, project_id: str, cluster_id: str, topic_id: str
 ) -> tuple[Topic, ResourceStatus | None]:
-    found = await repository.get(session, project_id, cluster_id, topic_id, for_update)
+    found = await repository.get(connection, project_id, cluster_id, topic_id)
     if found is None:
         raise not_found(KIND, name_of(project_id, cluster_id, topic_id))
     return found
@@ -108,8 +102,7 @@ def _collision(topic_id: str, existing: str) -> ApiError:
 def _add_topic(
     unit: Unit, cluster: Cluster, topic_id: str, values: dict[str, Any], now: datetime
 ) -> Topic:
-    return add_row(
-        unit,
+    return unit.add(
         Topic,
         uid=uuid.uuid4(),
         cluster_uid=cluster.uid,
@@ -127,26 +120,26 @@ def _add_topic(
 
 
 async def create(
-    tx: Tx,
+    unit: Unit,
     project_id: str,
     cluster_id: str,
     topic_id: str,
     body_in: TopicIn,
     request_id: str,
 ) -> Operation:
-    cluster, _ = await clusters.get_live(tx, project_id, cluster_id, lock="share")
+    cluster = await clusters.parent(unit, project_id, cluster_id)
     values = _values(body_in, cluster)
     raise_if(topic_name_violations("topic_id", topic_id) + _validate(values, cluster))
     # A topic of this name, or of one that collides with it, is found by the write itself: the
     # unique index on the collision key refuses the row (no read before the write).
-    tx.on_conflict(lambda: _conflict(tx, cluster, topic_id))
-    topic = _add_topic(tx, cluster, topic_id, values, utcnow())
-    return _start(tx, topic, "create", request_id)
+    unit.on_conflict(lambda: _conflict(unit.connection, cluster, topic_id))
+    topic = _add_topic(unit, cluster, topic_id, values, utcnow())
+    return _start(unit, topic, "create", request_id)
 
 
-async def _conflict(tx: Tx, cluster: Cluster, topic_id: str) -> ApiError:
+async def _conflict(connection: Connection, cluster: Cluster, topic_id: str) -> ApiError:
     key = topic_collision_key(topic_id)
-    existing = (await repository.colliding_any(tx, cluster.uid, [key])).get(key)
+    existing = (await repository.colliding_any(connection, cluster.uid, [key])).get(key)
     if existing is None or existing == topic_id:
         return already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, topic_id))
     return _collision(topic_id, existing)
@@ -183,7 +176,7 @@ def _batch_conflict(
 
 
 async def create_many(
-    tx: Tx,
+    unit: Unit,
     cluster: Cluster,
     entries: list[tuple[str, TopicIn]],
     request_id: str,
@@ -221,23 +214,24 @@ async def create_many(
     keys = list(first_of_key)
 
     async def explain() -> Exception:
-        existing = await repository.colliding_any(tx, cluster.uid, keys)
+        existing = await repository.colliding_any(unit.connection, cluster.uid, keys)
         return _batch_conflict(cluster, entries, existing)
 
     # Topics that exist already are refused by the write's unique index (no read before it).
-    tx.on_conflict(explain)
+    unit.on_conflict(explain)
     now = utcnow()
     operations_out = []
     for (topic_id, _), values in zip(entries, all_values, strict=True):
-        topic = _add_topic(tx, cluster, topic_id, values, now)
-        operations_out.append(_start(tx, topic, "create", request_id))
+        topic = _add_topic(unit, cluster, topic_id, values, now)
+        operations_out.append(_start(unit, topic, "create", request_id))
     return operations_out
 
 
-async def update(
-    session: AsyncSession,
+def update(
+    unit: Unit,
     cluster: Cluster,
     topic: Topic,
+    status: ResourceStatus | None,
     body_in: TopicIn,
     fields: set[str],
     request_id: str,
@@ -260,14 +254,12 @@ async def update(
     if merged["partition_count"] < topic.partition_count:
         violations.append(FieldViolation("partition_count", "may only grow"))
     raise_if(violations)
-    moved = apply_changes(topic, new, _desired)
-    if moved:
-        return _start(session, topic, "update", request_id)
-    status = await session.get(ResourceStatus, topic.uid)
-    return _start(session, topic, "update", request_id, finished=body(topic, status))
+    if apply_changes(unit, Topic, topic, new, _desired):
+        return _start(unit, topic, "update", request_id)
+    return _start(unit, topic, "update", request_id, finished=body(topic, status))
 
 
-async def delete(session: AsyncSession, topic: Topic, request_id: str) -> Operation:
+async def delete(unit: Unit, topic: Topic, request_id: str) -> Operation:
     return await operations.request_delete(
-        session, topic, lambda: _start(session, topic, "delete", request_id)
+        unit, Topic, topic, lambda: _start(unit, topic, "delete", request_id)
     )

@@ -12,14 +12,16 @@ from app.clusters import service as clusters
 from app.core import audit
 from app.core.audit import request_id_of
 from app.core.auth import PrincipalDep, Role, authorize
-from app.core.db import SessionDep, Tx, read_connection
-from app.core.fastread import fetch_listed
+from app.core.boundary import MutationDep
+from app.core.errors import invalid_field
 from app.core.http import EtagQuery, IfMatch, IfNoneMatch, Params, UpdateMask, cached_or
-from app.core.idempotency import IdempotencyDep, Result
+from app.core.idempotency import Result
 from app.core.pagination import Collection, paginate
+from app.core.pools import connection
 from app.core.resource import check_etag, parse_update_mask, state_expression
 from app.core.responses import Json
-from app.core.writes import WriteDep
+from app.core.sql import fetch_listed
+from app.core.unit import Unit
 from app.models import User
 from app.operations import views as operation_views
 from app.operations.schemas import OperationOut, OperationWithSecret
@@ -52,18 +54,18 @@ async def create_user(
     cluster: str,
     request: Request,
     body: UserIn,
-    write: WriteDep,
+    mutation: MutationDep,
     user_id: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     audit.set_target(request, views.name_of(project, cluster, user_id))
-    write.authorize(project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate(tx: Tx) -> Result:
-        parent, _ = await clusters.get_live(tx, project, cluster, lock="share")
-        op, password = await service.create(tx, parent, user_id, body, request_id_of(request))
+    async def mutate(unit: Unit) -> Result:
+        parent = await clusters.parent(unit, project, cluster)
+        op, password = await service.create(unit, parent, user_id, body, request_id_of(request))
         return Result({**operation_views.body(op), "password": password}, secret=True)
 
-    return await write.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.get("/{user}", operation_id="getUser", response_model=UserOut)
@@ -76,8 +78,8 @@ async def get_user(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    async with read_connection(request) as connection:
-        row, status = await service.get(connection, project, cluster, user)
+    async with connection(request) as conn:
+        row, status = await service.get(conn, project, cluster, user)
     return cached_or(views.body(row, status), if_none_match)
 
 
@@ -86,8 +88,8 @@ async def list_users(
     project: str, cluster: str, request: Request, principal: PrincipalDep, params: Params
 ) -> Response:
     authorize(principal, project, Role.VIEWER)
-    async with read_connection(request) as connection:
-        parent, _ = await clusters.get(connection, project, cluster)
+    async with connection(request) as conn:
+        parent, _ = await clusters.get(conn, project, cluster)
         query, finish = paginate(
             repository.list_query(parent.uid),
             COLLECTION,
@@ -96,7 +98,7 @@ async def list_users(
             views.name_of(project, cluster, ""),
             _sort_value,
         )
-        page = finish(await fetch_listed(connection, query))
+        page = finish(await fetch_listed(conn, query))
         return Json(
             {
                 "users": [views.body(*r) for r in page.rows],
@@ -112,28 +114,24 @@ async def update_user(
     user: str,
     request: Request,
     body: UserIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     update_mask: UpdateMask = None,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        await clusters.get_live(session, project, cluster, lock="share")
-        row, status = await service.get(session, project, cluster, user, for_update=True)
+    async def mutate(unit: Unit) -> Result:
+        await clusters.parent(unit, project, cluster)
+        row, status = await service.get(unit.connection, project, cluster, user)
         check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         if "password" in body.model_fields_set:
-            from app.core.errors import invalid_field
-
             raise invalid_field("password", "is write-only on create; use :rotatePassword")
         fields = parse_update_mask(update_mask, body.model_fields_set, WRITABLE)
-        op = await service.update(session, row, body, fields, request_id_of(request))
+        op = service.update(unit, row, status, body, fields, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.post(
@@ -145,25 +143,23 @@ async def rotate_password(
     user: str,
     request: Request,
     body: RotatePasswordIn,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
     """Set a new password (given, or generated when omitted); the old one stops working once
     the workers have pushed the new one."""
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        await clusters.get_live(session, project, cluster, lock="share")
-        row, status = await service.get(session, project, cluster, user, for_update=True)
+    async def mutate(unit: Unit) -> Result:
+        await clusters.parent(unit, project, cluster)
+        row, status = await service.get(unit.connection, project, cluster, user)
         check_etag(views.body(row, status)["etag"], body.etag, etag, if_match)
         given = body.password.get_secret_value() if body.password is not None else None
-        op, password = await service.rotate_password(session, row, given, request_id_of(request))
+        op, password = await service.rotate_password(unit, row, given, request_id_of(request))
         return Result({**operation_views.body(op), "password": password}, secret=True)
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)
 
 
 @router.delete("/{user}", operation_id="deleteUser", response_model=OperationOut)
@@ -172,18 +168,16 @@ async def delete_user(
     cluster: str,
     user: str,
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    idempotency: IdempotencyDep,
+    mutation: MutationDep,
     etag: EtagQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    authorize(principal, project, Role.EDITOR)
+    mutation.authorize(project, Role.EDITOR)
 
-    async def mutate() -> Result:
-        row, status = await service.get(session, project, cluster, user, for_update=True)
+    async def mutate(unit: Unit) -> Result:
+        row, status = await service.get(unit.connection, project, cluster, user)
         check_etag(views.body(row, status)["etag"], None, etag, if_match)
-        op = await service.delete(session, row, request_id_of(request))
+        op = await service.delete(unit, row, request_id_of(request))
         return Result(operation_views.body(op))
 
-    return await idempotency.run(mutate)
+    return await mutation.run(mutate)

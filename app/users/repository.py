@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Tx
-from app.core.fastread import child_select, fetch_resource, listed_columns
 from app.core.pagination import AnySelect
+from app.core.pools import Connection
+from app.core.sql import child_select, fetch_resource, listed_columns
 from app.models import ResourceStatus, User
 
 _LIST = select(*listed_columns(User)).outerjoin(
@@ -19,26 +18,10 @@ _GET = child_select(User, "user_id")
 
 
 async def get(
-    session: AsyncSession | Tx,
-    project_id: str,
-    cluster_id: str,
-    user_id: str,
-    for_update: bool = False,
+    connection: Connection, project_id: str, cluster_id: str, user_id: str
 ) -> tuple[User, ResourceStatus | None] | None:
-    if not for_update:
-        return await fetch_resource(session, _GET, project_id, cluster_id, user_id)
-    assert isinstance(session, AsyncSession), "a change of a user goes through the ORM"
-    query = (
-        select(User, ResourceStatus)
-        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == User.uid)
-        .where(
-            User.project_id == project_id, User.cluster_id == cluster_id, User.user_id == user_id
-        )
-    )
-    if for_update:
-        query = query.with_for_update(of=User)
-    row = (await session.execute(query)).first()
-    return None if row is None else (row[0], row[1])
+    """The user and its status, through the (cluster_uid, user_id) unique index."""
+    return await fetch_resource(connection, _GET, project_id, cluster_id, user_id)
 
 
 def list_query(cluster_uid: uuid.UUID) -> AnySelect:

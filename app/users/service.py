@@ -7,13 +7,12 @@ import asyncio
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.core.db import Tx, Unit, add_row
 from app.core.errors import aborted, already_exists, not_found
 from app.core.ids import resource_id_violations
-from app.core.resource import apply_changes, label_violations, raise_if
+from app.core.pools import Connection
+from app.core.resource import label_violations, raise_if
 from app.core.secrets import encrypt, generate_password, scram_sha512
+from app.core.unit import Unit, apply_changes
 from app.models import Cluster, Operation, ResourceStatus, User
 from app.models.base import utcnow
 from app.operations import service as operations
@@ -29,14 +28,14 @@ def _desired(u: User) -> dict[str, Any]:
 
 
 def _start(
-    session: Unit,
+    unit: Unit,
     u: User,
     verb: str,
     request_id: str,
     finished: dict[str, Any] | None = None,
 ) -> Operation:
     return operations.start_reconcile(
-        session,
+        unit,
         u,
         kind=KIND,
         target=name_of(u.project_id, u.cluster_id, u.user_id),
@@ -48,36 +47,46 @@ def _start(
     )
 
 
-async def _set_password(user: User, password: str | None) -> str:
+async def _password(password: str | None) -> tuple[str, dict[str, Any]]:
+    """The password (given, or generated) and the columns that store it: its SCRAM material
+    and its ciphertext for the workers, never the clear text."""
     plaintext = password if password is not None else generate_password()
     # PBKDF2 with 4096 rounds of SHA-512 takes milliseconds: keep it off the event loop.
     material = await asyncio.to_thread(scram_sha512, plaintext)
-    user.scram_salt = material.salt
-    user.scram_iterations = material.iterations
-    user.scram_stored_key = material.stored_key
-    user.scram_server_key = material.server_key
-    user.password_ciphertext = encrypt(plaintext)
-    return plaintext
+    return plaintext, {
+        "scram_salt": material.salt,
+        "scram_iterations": material.iterations,
+        "scram_stored_key": material.stored_key,
+        "scram_server_key": material.server_key,
+        "password_ciphertext": encrypt(plaintext),
+    }
 
 
 async def get(
-    session: AsyncSession, project_id: str, cluster_id: str, user_id: str, for_update: bool = False
+    connection: Connection, project_id: str, cluster_id: str, user_id: str
 ) -> tuple[User, ResourceStatus | None]:
-    found = await repository.get(session, project_id, cluster_id, user_id, for_update)
+    found = await repository.get(connection, project_id, cluster_id, user_id)
     if found is None:
         raise not_found(KIND, name_of(project_id, cluster_id, user_id))
     return found
 
 
 async def create(
-    session: AsyncSession | Tx, cluster: Cluster, user_id: str, body_in: UserIn, request_id: str
+    unit: Unit, cluster: Cluster, user_id: str, body_in: UserIn, request_id: str
 ) -> tuple[Operation, str]:
     raise_if(resource_id_violations("user_id", user_id) + label_violations(body_in.labels))
-    if await repository.get(session, cluster.project_id, cluster.cluster_id, user_id):
+    # Read first, unlike the other creates: a duplicate does not pay for the SCRAM derivation.
+    if await repository.get(unit.connection, cluster.project_id, cluster.cluster_id, user_id):
         raise already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, user_id))
+
+    async def explain() -> Exception:
+        return already_exists(KIND, name_of(cluster.project_id, cluster.cluster_id, user_id))
+
+    unit.on_conflict(explain)  # a concurrent create of the same user
+    secret = body_in.password.get_secret_value() if body_in.password is not None else None
+    plaintext, stored = await _password(secret)
     now = utcnow()
-    user = add_row(
-        session,
+    user = unit.add(
         User,
         uid=uuid.uuid4(),
         cluster_uid=cluster.uid,
@@ -92,10 +101,9 @@ async def create(
         create_time=now,
         update_time=now,
         delete_time=None,
+        **stored,
     )
-    secret = body_in.password.get_secret_value() if body_in.password is not None else None
-    plaintext = await _set_password(user, secret)
-    return _start(session, user, "create", request_id), plaintext
+    return _start(unit, user, "create", request_id), plaintext
 
 
 def _live(user: User) -> None:
@@ -103,8 +111,13 @@ def _live(user: User) -> None:
         raise aborted("USER_DELETING", "the user is being deleted")
 
 
-async def update(
-    session: AsyncSession, user: User, body_in: UserIn, fields: set[str], request_id: str
+def update(
+    unit: Unit,
+    user: User,
+    status: ResourceStatus | None,
+    body_in: UserIn,
+    fields: set[str],
+    request_id: str,
 ) -> Operation:
     _live(user)
     raise_if(label_violations(body_in.labels) if "labels" in fields else [])
@@ -112,23 +125,22 @@ async def update(
         "quotas": body_in.quotas.model_dump(exclude_none=True),
         "labels": dict(body_in.labels),
     }
-    moved = apply_changes(user, {f: values[f] for f in fields}, _desired)
-    if moved:
-        return _start(session, user, "update", request_id)
-    status = await session.get(ResourceStatus, user.uid)
-    return _start(session, user, "update", request_id, finished=body(user, status))
+    if apply_changes(unit, User, user, {f: values[f] for f in fields}, _desired):
+        return _start(unit, user, "update", request_id)
+    return _start(unit, user, "update", request_id, finished=body(user, status))
 
 
 async def rotate_password(
-    session: AsyncSession, user: User, password: str | None, request_id: str
+    unit: Unit, user: User, password: str | None, request_id: str
 ) -> tuple[Operation, str]:
     _live(user)
-    plaintext = await _set_password(user, password)
-    apply_changes(user, {"password_version": user.password_version + 1}, _desired)
-    return _start(session, user, "rotatePassword", request_id), plaintext
+    plaintext, stored = await _password(password)
+    new = {**stored, "password_version": user.password_version + 1}
+    apply_changes(unit, User, user, new, _desired)
+    return _start(unit, user, "rotatePassword", request_id), plaintext
 
 
-async def delete(session: AsyncSession, user: User, request_id: str) -> Operation:
+async def delete(unit: Unit, user: User, request_id: str) -> Operation:
     return await operations.request_delete(
-        session, user, lambda: _start(session, user, "delete", request_id)
+        unit, User, user, lambda: _start(unit, user, "delete", request_id)
     )

@@ -28,14 +28,14 @@ async def test_acls(world: World) -> None:
         "POST",
         f"{a}:addAclEntry",
         role="editor",
-        json={"acl_entry": {"principal": "User:bob", "operation": "WRITE"}},
+        json={"principal": "User:bob", "operation": "WRITE"},
     )
     assert r.status_code == 200 and r.json()["done"] is False
     r = await world.call(
         "POST",
         f"{a}:addAclEntry",
         role="editor",
-        json={"acl_entry": {"principal": "User:bob", "operation": "WRITE"}},
+        json={"principal": "User:bob", "operation": "WRITE"},
     )
     assert r.json()["done"] is True
     assert len((await world.call("GET", a)).json()["acl_entries"]) == 2
@@ -43,10 +43,10 @@ async def test_acls(world: World) -> None:
         "POST",
         f"{a}:removeAclEntry",
         role="editor",
-        json={"acl_entry": {"principal": "User:carol", "operation": "READ"}},
+        json={"principal": "User:carol", "operation": "READ"},
     )
     assert r.status_code == 404 and reason(r) == "ACL_ENTRY_NOT_FOUND"
-    r = await world.call("POST", f"{a}:removeAclEntry", role="editor", json={"acl_entry": entry})
+    r = await world.call("POST", f"{a}:removeAclEntry", role="editor", json=entry)
     assert r.status_code == 200
     cur = (await world.call("GET", a)).json()
     r = await world.call(
@@ -75,3 +75,20 @@ async def test_acls(world: World) -> None:
     r = await world.call("GET", f"{C}/acls?filter=resource_type = TOPIC")
     assert [x["name"].rsplit("/acls/", 1)[1] for x in r.json()["acls"]] == ["topic/orders"]
     assert (await world.call("DELETE", a, role="editor")).status_code == 200
+
+
+async def test_add_entry_creates_the_acl_and_removing_the_last_deletes_it(world: World) -> None:
+    a = f"{C}/acls/topicPrefixed/billing-"
+    entry = {"principal": "User:billing", "operation": "WRITE"}
+    assert (await world.call("GET", a)).status_code == 404
+    r = await world.call("POST", f"{a}:addAclEntry", role="editor", json=entry)
+    assert r.status_code == 200, r.text
+    assert r.json()["metadata"]["verb"] == "create"
+    acl = (await world.call("GET", a)).json()
+    assert acl["pattern_type"] == "PREFIXED" and acl["resource_name"] == "billing-"
+    assert acl["acl_entries"] == [{**entry, "permission_type": "ALLOW", "host": "*"}]
+    r = await world.call("POST", f"{a}:addAclEntry", role="editor", json={"acl_entry": entry})
+    assert r.status_code == 400, "the entry itself is the body, with no wrapper"
+    r = await world.call("POST", f"{a}:removeAclEntry", role="editor", json=entry)
+    assert r.status_code == 200 and r.json()["metadata"]["verb"] == "delete", r.text
+    assert (await world.call("GET", a)).json()["state"] == "DELETING"

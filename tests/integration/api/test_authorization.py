@@ -56,7 +56,7 @@ ROUTES = [
 ]
 RANK = {"viewer": 1, "editor": 2, "owner": 3, "admin": 4}
 BODIES = {
-    "acls": {"acl_entry": {"principal": "User:a", "operation": "READ"}},
+    "acls": {"principal": "User:a", "operation": "READ"},
     "batch": {"requests": [{"topic_id": "t"}]},
 }
 

@@ -1,29 +1,17 @@
-"""A create reads without a transaction and writes in one statement that holds what it read.
-
-The write statement share-locks the cluster and inserts only if the cluster is still at the
-version the create read; otherwise it writes nothing and the create reads and validates again.
-Real Postgres; the interleavings are made with locks (the server-side tests) or by changing the
-cluster between the create's read and its write (the in-process tests), never with sleeps.
-"""
+"""A create reads without a transaction and writes in one statement that holds what it read: if
+the cluster changed between the create's read and its write, nothing is written and the create
+reads and validates again. Real Postgres; the cluster is changed between the two, never with
+sleeps. The statement itself is tested in tests/integration/core/test_unit.py."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from typing import Any
 
-import asyncpg
-import httpx
-import psycopg
 import pytest
 
 from app.clusters import repository as clusters
-from app.core.db import Claim, Tx, add_row, land
-from app.core.idempotency import lock_id
-from app.models import AuditRecord
-from devstack.proc import wait_until
-from tests.conftest import LiveApi
-from tests.integration.api.conftest import World, live_project
+from app.core.unit import Claim, Unit, land
+from tests.integration.api.conftest import World
 
 pytestmark = pytest.mark.anyio
 
@@ -32,26 +20,29 @@ C = "/v1/projects/p/clusters/c"
 
 def change_cluster_after_read(monkeypatch: pytest.MonkeyPatch, change: str) -> list[int]:
     """Make the next create find its cluster changed by the UPDATE `change` (SET ...) at its
-    write: the UPDATE runs on the create's own connection (the in-process app's one connection)
-    right after the create's read. Returns the cluster versions each read of the create held."""
+    write: the UPDATE runs on the create's own connection right after the create read the
+    cluster. Returns the cluster versions each read of the create held."""
     holds: list[int] = []
-    original = clusters.hold_cluster
-    pending: list[Any] = []
+    original = clusters.get
+    pending: list[tuple[Any, Any]] = []
 
-    def hold(tx: Tx, cluster: Any) -> None:
-        original(tx, cluster)
-        holds.append(cluster.version)
+    async def get(connection: Any, project_id: str, cluster_id: str) -> Any:
+        found = await original(connection, project_id, cluster_id)
+        assert found is not None
+        holds.append(found[0].version)
         if len(holds) == 1:
-            sql = f"UPDATE clusters SET {change}, version = version + 1 WHERE uid = $1"
-            pending.append(tx.connection.execute(sql, cluster.uid))
+            pending.append((connection, found[0].uid))
+        return found
 
-    async def land_after_change(tx: Tx, claim: Claim | None = None) -> Any:
+    async def land_after_change(unit: Unit, claim: Claim | None = None) -> Any:
         while pending:
-            await pending.pop()
-        return await land(tx, claim)
+            connection, uid = pending.pop()
+            sql = f"UPDATE clusters SET {change}, version = version + 1 WHERE uid = $1"
+            await connection.execute(sql, uid)
+        return await land(unit, claim)
 
-    monkeypatch.setattr(clusters, "hold_cluster", hold)
-    monkeypatch.setattr("app.core.writes.land", land_after_change)
+    monkeypatch.setattr(clusters, "get", get)
+    monkeypatch.setattr("app.core.boundary.land", land_after_change)
     return holds
 
 
@@ -80,109 +71,3 @@ async def test_a_cluster_shrunk_between_read_and_write_is_validated_again(
     assert holds[1] == holds[0] + 1, "validated again against the changed cluster"
     r = await world.call("GET", f"{C}/topics/wide")
     assert r.status_code == 404
-
-
-# The write statement itself, on a server's database: concurrency with real connections.
-
-
-def audit_row(tx: Tx, target: str) -> None:
-    add_row(
-        tx,
-        AuditRecord,
-        project_id="land",
-        principal="test",
-        action="land",
-        target=target,
-        request_id="r",
-        result_code=200,
-        result="OK",
-        message="",
-    )
-
-
-async def cluster_of(live_api: LiveApi) -> tuple[str, uuid.UUID, int]:
-    async with httpx.AsyncClient(base_url=live_api.base_url, timeout=30) as c:
-        project = await live_project(c, live_api.admin)
-    with psycopg.connect(plain(live_api)) as db:
-        row = db.execute(
-            "SELECT uid, version FROM clusters WHERE project_id = %s", (project,)
-        ).fetchone()
-    assert row is not None
-    return project, row[0], row[1]
-
-
-def plain(live_api: LiveApi) -> str:
-    return live_api.database_url.replace("+asyncpg", "")
-
-
-def written(live_api: LiveApi, target: str) -> int:
-    with psycopg.connect(plain(live_api)) as db:
-        row = db.execute("SELECT count(*) FROM audit_logs WHERE target = %s", (target,)).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def waiting_on_a_lock(live_api: LiveApi) -> bool:
-    with psycopg.connect(plain(live_api), autocommit=True) as db:
-        row = db.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()
-    return row is not None and row[0] >= 1
-
-
-@pytest.mark.parametrize("other_commits", [True, False], ids=["changed", "rolled-back"])
-async def test_the_write_waits_for_a_cluster_change_in_progress(
-    live_api: LiveApi, other_commits: bool
-) -> None:
-    _, uid, version = await cluster_of(live_api)
-    target = f"land-{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(plain(live_api))
-    other = psycopg.connect(plain(live_api))
-    try:
-        # A cluster change in progress: its row locked for update, its version moved.
-        other.execute("UPDATE clusters SET version = version + 1 WHERE uid = %s", (uid,))
-        tx = Tx(connection)
-        tx.hold("clusters", uid, version)
-        audit_row(tx, target)
-        writing = asyncio.ensure_future(land(tx))
-        await asyncio.to_thread(
-            wait_until, lambda: waiting_on_a_lock(live_api), 10, "the write to wait", 0.01
-        )
-        assert not writing.done()
-        other.commit() if other_commits else other.rollback()
-        landing = await asyncio.wait_for(writing, 10)
-        assert landing.written is not other_commits and landing.held is not other_commits
-        assert written(live_api, target) == (0 if other_commits else 1)
-    finally:
-        other.close()
-        await connection.close()
-
-
-async def test_the_write_refuses_a_key_in_flight_and_replays_a_stored_one(
-    live_api: LiveApi,
-) -> None:
-    _, uid, version = await cluster_of(live_api)
-    principal, key = "user:land", f"k-{uuid.uuid4().hex[:8]}"
-    claim = Claim(lock_id(principal, key), principal, key)
-    connection = await asyncpg.connect(plain(live_api))
-    try:
-        with psycopg.connect(plain(live_api)) as holder:
-            holder.execute("SELECT pg_advisory_xact_lock(%s)", (claim.lock_id,))
-            tx = Tx(connection)
-            tx.hold("clusters", uid, version)
-            audit_row(tx, f"{key}-a")
-            landing = await land(tx, claim)
-            assert (landing.written, landing.locked) == (False, False)
-            holder.execute(
-                "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, body, "
-                "body_encrypted, etag, create_time) VALUES (%s, %s, 'h', 200, '{}', false, '', "
-                "now())",
-                (principal, key),
-            )
-        tx = Tx(connection)
-        tx.hold("clusters", uid, version)
-        audit_row(tx, f"{key}-b")
-        landing = await land(tx, claim)
-        assert (landing.written, landing.locked) == (False, True)
-        assert landing.stored is not None and landing.stored["request_hash"] == "h"
-        assert written(live_api, f"{key}-a") == written(live_api, f"{key}-b") == 0
-    finally:
-        await connection.close()

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from app.core.sql import row_of
 from tests.integration.api.conftest import World
 
 pytestmark = pytest.mark.anyio
@@ -56,16 +57,13 @@ async def test_password_never_leaks(world: World, caplog: pytest.LogCaptureFixtu
 
 
 async def test_password_is_stored_as_scram_and_ciphertext(world: World) -> None:
-    from sqlalchemy import select
-
     from app.core.secrets import decrypt, scram_sha512
-    from app.models import User
 
     r = await world.call("POST", f"{C}/users?user_id=carol", role="editor", json={})
     password = r.json()["password"]
-    factory = world.client._transport.app.state.sessionmaker  # type: ignore[attr-defined]
-    async with factory() as session:
-        user = (await session.execute(select(User).where(User.user_id == "carol"))).scalar_one()
+    pool = world.client._transport.app.state.pool  # type: ignore[attr-defined]
+    async with pool.acquire() as connection:
+        user = row_of(await connection.fetchrow("SELECT * FROM users WHERE user_id = 'carol'"))
     assert password.encode() not in user.password_ciphertext
     assert decrypt(user.password_ciphertext) == password
     material = scram_sha512(password, user.scram_salt, user.scram_iterations)
@@ -76,10 +74,6 @@ async def test_password_is_stored_as_scram_and_ciphertext(world: World) -> None:
 async def test_remembered_responses_keep_secrets_encrypted(world: World) -> None:
     """A retry gets the secret back, from a record that holds it only encrypted; a response
     without a secret is remembered as sent."""
-    from sqlalchemy import select
-
-    from app.models import IdempotencyRecord
-
     calls = {
         "user": ("POST", f"{C}/users?user_id=dora", "password"),
         "rotate": ("POST", f"{C}/users/dora:rotatePassword", "password"),
@@ -96,16 +90,10 @@ async def test_remembered_responses_keep_secrets_encrypted(world: World) -> None
         assert again.json() == first.json()
         if field:
             secrets[key] = first.json()[field]
-    factory = world.client._transport.app.state.sessionmaker  # type: ignore[attr-defined]
-    async with factory() as session:
-        records = {
-            r.key: r
-            for r in (
-                await session.execute(
-                    select(IdempotencyRecord).where(IdempotencyRecord.key.like("k-%"))
-                )
-            ).scalars()
-        }
+    pool = world.client._transport.app.state.pool  # type: ignore[attr-defined]
+    async with pool.acquire() as connection:
+        rows = await connection.fetch("SELECT * FROM idempotency_keys WHERE key LIKE 'k-%'")
+    records = {r["key"]: row_of(r) for r in rows}
     for key, secret in secrets.items():
         record = records[f"k-{key}"]
         assert record.body_encrypted and secret.encode() not in record.body, key
