@@ -9,7 +9,8 @@ CACHE  ?= $(HOME)/.cache/kplane
 export KPLANE_CACHE ?= $(CACHE)
 PYTEST_ARGS ?=
 
-.PHONY: help deps os-deps venv test test-unit lint fmt run openapi openapi-check bench-api
+.PHONY: help deps os-deps venv test test-unit lint fmt run openapi openapi-check bench-api \
+  bench-api-scale
 
 help: ## list the targets with what they do
 	@grep -hE '^[a-zA-Z0-9_.-]+:+.*?## ' $(MAKEFILE_LIST) | sort -u \
@@ -53,8 +54,11 @@ openapi-check: venv ## fail when openapi/openapi.json drifts from the app
 	@$(PY) -m app.openapi_dump | diff -u openapi/openapi.json - \
 	  || { echo "openapi/openapi.json is stale: run 'make openapi' and commit it"; exit 1; }
 
-bench-api: venv os-deps ## API throughput beside the echo endpoint (GET, list 50, create)
-	$(PY) bench/api.py
+bench-api: venv os-deps ## API throughput beside the echo endpoint (GET, list 50, create, PATCH, DELETE)
+	$(PY) -m bench.api
+
+bench-api-scale: venv os-deps ## API latency at 1,000 and at 200,000 topics over 200 clusters (ratio; goal <= 1.3)
+	$(PY) -m bench.api_scale
 
 run: deps ## the whole system locally: Postgres, Redis, devstack Kubernetes, API (127.0.0.1:8080), worker, beat
 	$(PY) -m devstack.run
