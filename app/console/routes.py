@@ -5,6 +5,7 @@ as the signed-in user; a mutation answers with a redirect to the page that shows
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -356,6 +357,30 @@ def topic_filter(prefix: str, state: str) -> str:
     return " AND ".join(terms)
 
 
+@dataclass(frozen=True)
+class TopicRow:
+    """What one row of the topics table shows, prepared once (a page renders 50 of them)."""
+
+    topic_id: str
+    url: str
+    state: str
+    partition_count: int
+    replication_factor: int
+    configs: str
+
+
+def topic_row(topic: dict[str, Any]) -> TopicRow:
+    name = str(topic.get("name", ""))
+    return TopicRow(
+        topic_id=name.rsplit("/", 1)[-1],
+        url=f"/console/{name}",
+        state=str(topic.get("state", "")),
+        partition_count=int(topic.get("partition_count") or 0),
+        replication_factor=int(topic.get("replication_factor") or 0),
+        configs=" ".join(f"{k}={v}" for k, v in (topic.get("configs") or {}).items()),
+    )
+
+
 async def topics_context(request: Request, api: Api, project: str, cluster: str) -> dict[str, Any]:
     query = request.query_params
     prefix, state = query.get("name", "").strip(), query.get("state", "").strip()
@@ -378,7 +403,7 @@ async def topics_context(request: Request, api: Api, project: str, cluster: str)
     return {
         "project": project,
         "cluster_id": cluster,
-        "topics": body.get("topics", []),
+        "topics": [topic_row(t) for t in body.get("topics", [])],
         "prefix": prefix,
         "state": state,
         "next_url": next_url,
@@ -760,6 +785,7 @@ async def user_page(
 ) -> Response:
     api = api_of(request, session)
     body = await api.get(f"projects/{project}/clusters/{cluster}/users/{user}")
+    bootstrap = (await api.get(f"projects/{project}/clusters/{cluster}")).get("bootstrap_servers")
     return page(
         request,
         "user.html",
@@ -770,7 +796,7 @@ async def user_page(
         user_id=user,
         operation=await noted_operation(api, project, request),
         secret=take_secret(request),
-        properties=forms.client_properties("", user),
+        properties=forms.client_properties(str(bootstrap or ""), user),
     )
 
 

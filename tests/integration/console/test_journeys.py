@@ -4,7 +4,9 @@ naming it; and what the console refuses: a viewer's controls and forged posts, m
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import psycopg
 from playwright.sync_api import Browser, Page, expect
@@ -13,6 +15,7 @@ from tests.conftest import LiveApi
 from tests.integration.console.conftest import CLUSTER, PROJECT, Console, sign_in
 
 CLUSTER_PATH = f"projects/{PROJECT}/clusters/{CLUSTER}"
+BLOCKED = "blocked: restarting broker 2 would take orders-3 below min.insync.replicas=2"
 
 
 def csrf_of(page: Page) -> str:
@@ -244,28 +247,35 @@ def test_reads_work_without_javascript(browser: Browser, console: Console) -> No
 
 
 def test_the_cluster_page_follows_its_operation_live(
-    editor: Page, console: Console, live_api: LiveApi
+    editor: Page, console: Console, live_api: LiveApi, screenshots: Path
 ) -> None:
     """No worker runs here, so the test writes the Operation's progress as the roller would."""
     page = editor
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(console.url(CLUSTER_PATH))
     box = page.locator("#operation-box")
     expect(box).to_contain_text("running")
     expect(box).to_contain_text("0%")
+    steps = [
+        {"name": "namespace", "state": "DONE", "message": ""},
+        {"name": "objects", "state": "DONE", "message": ""},
+        {"name": "storage", "state": "DONE", "message": ""},
+        {"name": "pods", "state": "DONE", "message": ""},
+        {"name": "roll", "state": "BLOCKED", "message": BLOCKED},
+        {"name": "health", "state": "PENDING", "message": ""},
+        {"name": "partitions", "state": "PENDING", "message": ""},
+        {"name": "status", "state": "PENDING", "message": ""},
+    ]
     url = live_api.database_url.replace("+asyncpg", "")
-    steps = (
-        '[{"name": "objects", "state": "DONE", "message": ""},'
-        ' {"name": "roll", "state": "BLOCKED", "message": "blocked: broker 1 holds the last'
-        ' in-sync replica of orders-0"}]'
-    )
     with psycopg.connect(url, autocommit=True) as db:
         db.execute(
-            "UPDATE operations SET progress_percent = 40, steps = %s::jsonb,"
-            " version = version + 1 WHERE target = %s AND NOT done",
-            (steps, CLUSTER_PATH),
+            "UPDATE operations SET progress_percent = 57, steps = %s::jsonb,"
+            " status_message = %s, version = version + 1 WHERE target = %s AND NOT done",
+            (json.dumps(steps), "rolling broker 2 of 3", CLUSTER_PATH),
         )
-    expect(box).to_contain_text("40%", timeout=10_000)
-    expect(box).to_contain_text("blocked: broker 1 holds the last in-sync replica")
+    expect(box).to_contain_text("57%", timeout=10_000)
+    expect(box).to_contain_text(BLOCKED)
+    page.screenshot(path=screenshots / "cluster-roll-light.png", full_page=True)
     with psycopg.connect(url, autocommit=True) as db:
         db.execute(
             "UPDATE operations SET progress_percent = 100, done = true, end_time = now(),"
