@@ -95,7 +95,6 @@ resource "kplane_topic" "orders" {
     "cleanup.policy" = "delete"
   }
   labels = { team = "payments" }
-  timeouts = { create = "5m" }
 }
 
 resource "kplane_user" "app" {
@@ -175,6 +174,27 @@ func TestAccTopicUserACL(t *testing.T) {
 					resource.TestCheckResourceAttr("kplane_user.app", "password_wo_version", "2"),
 				),
 			},
+			// Plan-time refusals: each fails at plan, before any API mutation.
+			{
+				Config:      strings.Replace(e.config(second), "partition_count    = 4", "partition_count    = 3", 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`Partition count cannot decrease`),
+			},
+			{
+				Config:      strings.Replace(e.config(second), "replication_factor = 3", "replication_factor = 5", 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`Replication factor exceeds the broker count`),
+			},
+			{
+				Config:      strings.Replace(e.config(second), `"cleanup.policy" = "delete"`, `"retention.mss" = "1"`, 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`"retention.mss" is not a topic config kplane allows`),
+			},
+			{
+				Config:      strings.Replace(e.config(second), `topic_id           = "`+first.topic, `topic_id           = "__`+first.topic, 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`Invalid topic name`),
+			},
 			{
 				// Drift: a config changed through the API out of band shows in the plan.
 				PreConfig: func() {
@@ -198,27 +218,6 @@ func TestAccTopicUserACL(t *testing.T) {
 					plancheck.ExpectResourceAction("kplane_topic.orders", plancheck.ResourceActionCreate),
 				}},
 				Check: resource.TestCheckResourceAttr("kplane_topic.orders", "partition_count", "4"),
-			},
-			// Plan-time refusals: each fails at plan, before any API mutation.
-			{
-				Config:      strings.Replace(e.config(second), "partition_count    = 4", "partition_count    = 3", 1),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`Partition count cannot decrease`),
-			},
-			{
-				Config:      strings.Replace(e.config(second), "replication_factor = 3", "replication_factor = 5", 1),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`Replication factor exceeds the broker count`),
-			},
-			{
-				Config:      strings.Replace(e.config(second), `"cleanup.policy" = "delete"`, `"retention.mss" = "1"`, 1),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`"retention.mss" is not a topic config kplane allows`),
-			},
-			{
-				Config:      strings.Replace(e.config(second), `topic_id           = "`+first.topic, `topic_id           = "__`+first.topic, 1),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`Invalid topic name`),
 			},
 			// Import of each resource into an empty state: a plan with no changes (import
 			// blocks), and, for the user, a state equal to the applied one but the write-only

@@ -252,6 +252,12 @@ func (r *aclResource) Update(ctx context.Context, req resource.UpdateRequest, re
 	defer cancel()
 	name := state.Name.ValueString()
 	body := map[string]any{"acl_entries": aclEntries(plan.AclEntries), "labels": emptyIfNil(goMap(plan.Labels))}
+	if plan.AclEntries.Equal(state.AclEntries) && plan.Labels.Equal(state.Labels) {
+		// Only `timeouts` changed (e.g. right after an import): nothing to send.
+		state.Timeouts = plan.Timeouts
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		return
+	}
 	op, err := r.api().Mutate(ctx, patchRequest(name, state.Etag.ValueString(), []string{"acl_entries", "labels"}, body))
 	if err != nil {
 		apiError(&resp.Diagnostics, "Updating ACL "+name, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
@@ -347,6 +348,12 @@ func (r *clusterResource) Update(ctx context.Context, req resource.UpdateRequest
 	defer cancel()
 	name := state.Name.ValueString()
 	body, fields := clusterBody(&plan, false)
+	if sameBody(body, &state) {
+		// Only `timeouts` changed (e.g. right after an import): nothing to send.
+		state.Timeouts = plan.Timeouts
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		return
+	}
 	op, err := r.api().Mutate(ctx, patchRequest(name, state.Etag.ValueString(), fields, body))
 	if err != nil {
 		apiError(&resp.Diagnostics, "Updating cluster "+name, err)
@@ -373,4 +380,10 @@ func (r *clusterResource) Delete(ctx context.Context, req resource.DeleteRequest
 
 func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	importByName(ctx, req, resp, []string{"projects", "clusters"}, []string{"project_id", "cluster_id"}, false)
+}
+
+// sameBody: the planned body equals the one the state would send (no API change).
+func sameBody(body map[string]any, state *clusterModel) bool {
+	current, _ := clusterBody(state, false)
+	return reflect.DeepEqual(body, current)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -270,6 +271,12 @@ func (r *topicResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	defer cancel()
 	name := state.Name.ValueString()
 	body := topicBody(&plan)
+	if reflect.DeepEqual(body, topicBody(&state)) {
+		// Only `timeouts` changed (e.g. right after an import): nothing to send.
+		state.Timeouts = plan.Timeouts
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		return
+	}
 	fields := []string{"configs", "labels"}
 	if _, ok := body["partition_count"]; ok {
 		fields = append(fields, "partition_count")

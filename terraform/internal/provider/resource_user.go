@@ -288,6 +288,12 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	defer cancel()
 	name := state.Name.ValueString()
 	etag := state.Etag.ValueString()
+	if plan.Quotas.Equal(state.Quotas) && plan.Labels.Equal(state.Labels) && plan.PasswordWOVersion.Equal(state.PasswordWOVersion) {
+		// Only `timeouts` changed (e.g. right after an import): nothing to send.
+		state.Timeouts = plan.Timeouts
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		return
+	}
 	var op *client.Operation
 	if !plan.Quotas.Equal(state.Quotas) || !plan.Labels.Equal(state.Labels) {
 		body := map[string]any{"quotas": quotasBody(plan.Quotas), "labels": emptyIfNil(goMap(plan.Labels))}

@@ -1,0 +1,125 @@
+"""OpenTofu and terraform-provider-kplane for the tests and the benchmark: the tofu binary (built
+from the Go module proxy by terraform/build-tofu.sh, cached by version), the provider binary
+(`go build` of terraform/, outside the tree), and a CLI config whose `dev_overrides` points
+kplane/kplane at that binary so that no registry is ever contacted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MODULE = REPO / "terraform"
+BUILD_SCRIPT = MODULE / "build-tofu.sh"
+TOFU_VERSION = (MODULE / "TOFU_VERSION").read_text().strip()
+# The provider's source address (OpenTofu's default host is implied).
+PROVIDER_SOURCE = "kplane/kplane"
+
+
+class TofuError(RuntimeError):
+    """A build or a tofu command failed; the message holds the command and its output."""
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("KPLANE_CACHE", Path.home() / ".cache" / "kplane"))
+
+
+def tofu_path(version: str = TOFU_VERSION) -> Path:
+    return cache_root() / "tofu" / version / "bin" / "tofu"
+
+
+def ensure_tofu(version: str = TOFU_VERSION) -> Path:
+    """The cached tofu binary, built first if missing (minutes the first time)."""
+    path = tofu_path(version)
+    if not (path.parent / ".complete").exists():
+        env = dict(os.environ, TOFU_VERSION=version, KPLANE_CACHE=str(cache_root()))
+        result = subprocess.run(["bash", str(BUILD_SCRIPT)], env=env, check=False)
+        if result.returncode != 0:
+            raise TofuError(f"building tofu {version} failed (exit {result.returncode})")
+    return path
+
+
+def go_binary() -> str:
+    """The Go toolchain (PATH, else the usual install place)."""
+    found = shutil.which("go") or "/usr/local/go/bin/go"
+    if not Path(found).exists():
+        raise TofuError("Go is needed to build terraform-provider-kplane (see devstack/os-deps.sh)")
+    return found
+
+
+def go(args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 900) -> str:
+    """Run `go args...` in terraform/; its combined output, or TofuError with it."""
+    proc = subprocess.run(
+        [go_binary(), *args],
+        cwd=MODULE,
+        env={**os.environ, "CGO_ENABLED": "0", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise TofuError(f"`go {' '.join(args)}` exited {proc.returncode}:\n{output}")
+    return output
+
+
+def build_provider() -> Path:
+    """Build the provider (incremental) and return the directory holding its binary."""
+    out = cache_root() / "terraform-provider-kplane" / "bin"
+    out.mkdir(parents=True, exist_ok=True)
+    go(["build", "-trimpath", "-o", str(out / "terraform-provider-kplane"), "."])
+    return out
+
+
+@dataclass(frozen=True)
+class TofuSetup:
+    """What a tofu run needs: the binary and the environment (CLI config with dev_overrides)."""
+
+    tofu: Path
+    env: dict[str, str]
+
+
+def setup(workdir: Path, provider_dir: Path, endpoint: str, token: str) -> TofuSetup:
+    """tofu with a CLI config (under `workdir`) that takes kplane/kplane from `provider_dir`
+    and has no other installation method, so nothing is ever downloaded."""
+    config = workdir / "tofu.rc"
+    config.write_text(
+        "provider_installation {\n"
+        f'  dev_overrides {{\n    "{PROVIDER_SOURCE}" = "{provider_dir}"\n  }}\n'
+        "}\n"
+    )
+    env = {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(config),
+        "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
+        "KPLANE_ENDPOINT": endpoint,
+        "KPLANE_TOKEN": token,
+    }
+    return TofuSetup(ensure_tofu(), env)
+
+
+def run(
+    s: TofuSetup, args: Sequence[str], cwd: Path, timeout: float = 600, ok: Sequence[int] = (0,)
+) -> subprocess.CompletedProcess[str]:
+    """Run `tofu args...` in `cwd`; TofuError with its output unless the exit code is in `ok`."""
+    proc = subprocess.run(
+        [str(s.tofu), *args],
+        cwd=cwd,
+        env=s.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode not in ok:
+        raise TofuError(
+            f"`tofu {' '.join(args)}` exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
