@@ -43,6 +43,36 @@ class Result:
         return resource_response(self.body, self.status_code)
 
 
+# The claim the unit of work's statement makes (app.core.unit.land): take the key's
+# transaction-scoped advisory lock without waiting, then read what the key stored, in a statement
+# of its own — a fresh snapshot, so a first request that committed a moment ago is replayed, not
+# repeated. The migrations create it; tests/integration/core/test_idempotency_function.py checks
+# that the database's function is this one.
+CLAIM_FUNCTION = """
+CREATE FUNCTION kplane_idempotency_claim(lock_id bigint, p_principal text, p_key text)
+RETURNS TABLE (
+    locked boolean,
+    request_hash varchar,
+    status_code integer,
+    body bytea, body_encrypted boolean,
+    create_time timestamptz
+)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(lock_id) THEN
+        RETURN QUERY SELECT false, NULL::varchar, NULL::integer, NULL::bytea, NULL::boolean,
+            NULL::timestamptz;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT true, k.request_hash, k.status_code, k.body, k.body_encrypted, k.create_time
+        FROM idempotency_keys AS k WHERE k.principal = p_principal AND k.key = p_key;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT true, NULL::varchar, NULL::integer, NULL::bytea, NULL::boolean,
+            NULL::timestamptz;
+    END IF;
+END
+$$
+"""
 _READ = (
     "SELECT request_hash, status_code, body, body_encrypted, create_time FROM idempotency_keys "
     "WHERE principal = $1 AND key = $2"
