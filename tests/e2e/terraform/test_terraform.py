@@ -3,6 +3,7 @@
 - The acceptance tests (terraform/internal/provider/acc_test.go, terraform-plugin-testing) run
   through `go test` with TF_ACC=1 against the shared 3-broker cluster: topic + user + ACL apply,
   empty plans, updates, drift, plan-time refusals, imports and a destroy checked through the API.
+- tofu killed mid-apply, then a re-apply: converges with no duplicates and no 409s.
 - The README's main.tf (a project, a 1-broker cluster, a topic, a user and an ACL) is applied
   by `tofu` with the built provider binary via dev_overrides, then planned (no changes), then
   destroyed, and the API confirms nothing is left.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from devstack import terraform
-from tests.e2e.conftest import Cluster, Stack
+from tests.e2e.conftest import Cluster, Stack, wait_for
 
 README = terraform.MODULE / "README.md"
 
@@ -102,3 +104,61 @@ def test_readme_main_tf_applies_plans_clean_and_destroys(
     print(f"README main.tf: apply {applied:.1f}s, total {time.monotonic() - started:.1f}s")
     for path in (f"/v1/projects/{project}/clusters/dev", f"/v1/projects/{project}"):
         assert stack.call("GET", path).status_code == 404, f"{path} left after destroy"
+
+
+CRASH_TF = """
+terraform {
+  required_providers {
+    kplane = { source = "kplane/kplane" }
+  }
+}
+
+provider "kplane" {
+  project = "%(project)s"
+}
+
+resource "kplane_topic" "t" {
+  for_each           = toset([for i in range(%(n)d) : "%(prefix)s${i}"])
+  cluster_id         = "%(cluster)s"
+  topic_id           = each.key
+  partition_count    = 1
+  replication_factor = 1
+}
+"""
+
+
+def _listed(stack: Stack, kafka: Cluster, prefix: str) -> list[str]:
+    body = stack.ok("GET", f"{kafka.path}/topics", params={"filter": f'name = "{prefix}*"'})
+    return [t["name"].rsplit("/", 1)[1] for t in body["topics"]]
+
+
+@pytest.mark.timeout(900)
+def test_killed_apply_then_reapply_converges(
+    tofu: terraform.TofuSetup, stack: Stack, kafka: Cluster, tmp_path: Path
+) -> None:
+    """tofu killed (SIGKILL) mid-apply, so its state misses topics the API created; a re-apply
+    converges (each create's idempotency key replays the first call instead of a 409), with
+    exactly the configured topics, and a plan after it is empty."""
+    n, prefix = 30, f"crash-{uuid.uuid4().hex[:6]}-"
+    work = tmp_path / "crash"
+    work.mkdir()
+    (work / "main.tf").write_text(
+        CRASH_TF % {"project": kafka.project, "cluster": kafka.cluster, "n": n, "prefix": prefix}
+    )
+    command = [str(tofu.tofu), "apply", "-auto-approve", "-no-color", "-input=false"]
+    with subprocess.Popen(
+        command, cwd=work, env=tofu.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as proc:
+        wait_for(lambda: len(_listed(stack, kafka, prefix)) >= 3, 120, "the first topics")
+        proc.kill()
+    created_before = len(_listed(stack, kafka, prefix))
+    # The killed run left its lock file behind; that is the crash being simulated.
+    terraform.run(tofu, [*command[1:], "-lock=false"], work, timeout=600)
+    assert sorted(_listed(stack, kafka, prefix)) == sorted(f"{prefix}{i}" for i in range(n))
+    plan = terraform.run(
+        tofu, ["plan", "-detailed-exitcode", "-no-color", "-lock=false"], work, ok=(0, 2)
+    )
+    assert plan.returncode == 0, f"plan after the re-apply is not empty:\n{plan.stdout}"
+    terraform.run(tofu, ["destroy", "-auto-approve", "-no-color", "-lock=false"], work, 600)
+    assert _listed(stack, kafka, prefix) == []
+    print(f"killed after {created_before}/{n} topics existed; the re-apply converged")
