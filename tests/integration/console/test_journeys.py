@@ -284,3 +284,56 @@ def test_the_cluster_page_follows_its_operation_live(
         )
     expect(box).to_contain_text("done", timeout=10_000)
     expect(box).not_to_have_attribute("hx-get", re.compile("."))
+
+
+def test_an_owner_creates_a_cluster_and_a_token_whose_secret_shows_once(
+    browser: Browser, console: Console
+) -> None:
+    context = sign_in(browser, console, "owner")
+    page = context.new_page()
+    page.goto(console.url(f"projects/{PROJECT}"))
+    form = page.locator("form", has=page.get_by_role("button", name="Create cluster"))
+    form.get_by_label("cluster_id").fill("Not_Valid")
+    form.get_by_role("button", name="Create cluster").click()
+    expect(page.get_by_role("alert").first).to_contain_text("INVALID_ARGUMENT")
+    form.get_by_label("cluster_id").fill("analytics")
+    form.get_by_label("broker_count").fill("1")
+    form.get_by_label("controller_count").select_option("1")
+    form.get_by_role("button", name="Create cluster").click()
+    page.wait_for_url(re.compile(rf"/console/projects/{PROJECT}/clusters/analytics\?operation="))
+    expect(page.locator("#operation-box")).to_contain_text("create")
+    assert console.api.get(f"/v1/projects/{PROJECT}/clusters/analytics").json()["broker_count"] == 1
+
+    page.get_by_role("link", name="shop").click()
+    page.get_by_role("link", name="operations").click()
+    page.get_by_label("done").select_option("false")
+    page.get_by_label("verb").fill("create")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("link", name=f"projects/{PROJECT}/clusters/analytics")).to_be_visible()
+
+    page.get_by_role("link", name="tokens").click()
+    page.get_by_label("token_id").fill("ci")
+    page.get_by_label("role").select_option("viewer")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator("#one-time-secret")
+    expect(secret).to_contain_text("kpt_")
+    value = secret.inner_text().strip()
+    page.reload()
+    expect(page.get_by_role("cell", name=f"projects/{PROJECT}/tokens/ci")).to_be_visible()
+    expect(page.locator("#one-time-secret")).to_have_count(0)
+    assert value not in page.content()
+    context.close()
+
+
+def test_the_admin_sees_every_project(browser: Browser, console: Console) -> None:
+    console.api.post("/v1/projects", params={"project_id": "other"}, json={}).raise_for_status()
+    context = sign_in(browser, console, "admin")
+    page = context.new_page()
+    page.goto(console.url("projects"))
+    expect(page.get_by_text("signed in as admin")).to_be_visible()
+    for name in (PROJECT, "other"):
+        expect(page.get_by_role("link", name=f"projects/{name}", exact=True)).to_be_visible()
+    page.get_by_role("link", name="projects/other", exact=True).click()
+    expect(page.get_by_role("heading", name="clusters of other")).to_be_visible()
+    expect(page.get_by_role("button", name="Create cluster")).to_be_visible()
+    context.close()
