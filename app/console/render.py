@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.console.api import ApiFailure
+from app.console.forms import client_properties
 from app.console.session import COOKIE_PATH, SECRET_COOKIE, Session
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +30,7 @@ def op_id(operation: dict[str, Any]) -> str:
 
 
 ENV.globals["op_id"] = op_id
+ENV.globals["properties"] = client_properties
 # Scripts and styles come only from /console/static: no inline script can run on a console page.
 HEADERS = {
     "Cache-Control": "no-store",

@@ -102,3 +102,20 @@ def test_signin_page_passes_axe(browser: Browser, console: Console, screenshots:
     serious = [v for v in page.evaluate(AXE_RUN) if v["impact"] in ("serious", "critical")]
     assert not serious, serious
     page.close()
+
+
+def test_the_keyboard_reaches_the_skip_link_first_with_a_visible_focus(
+    browser: Browser, console: Console
+) -> None:
+    context = sign_in(browser, console, "viewer")
+    page = context.new_page()
+    page.goto(console.url(CLUSTER_PATH))
+    page.keyboard.press("Tab")
+    focused = page.locator(":focus")
+    expect(focused).to_have_text("Skip to content")
+    expect(focused).to_be_visible()
+    outline = focused.evaluate("e => getComputedStyle(e).outlineStyle")
+    assert outline == "solid"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+    context.close()
