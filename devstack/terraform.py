@@ -6,9 +6,13 @@ kplane/kplane at that binary so that no registry is ever contacted.
 
 from __future__ import annotations
 
+import filecmp
+import json
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,3 +127,65 @@ def run(
             f"`tofu {' '.join(args)}` exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+DOCS = MODULE / "docs"
+
+
+def generate_docs(out: Path) -> None:
+    """Render the provider's docs (terraform-plugin-docs, from terraform/examples and the schema
+    `tofu providers schema -json` reports for the built provider) into `out`."""
+    with tempfile.TemporaryDirectory(prefix="kplane-tfdocs-") as tmp:
+        work = Path(tmp)
+        s = setup(work, build_provider(), "http://127.0.0.1:9", "unused")
+        shutil.copy(MODULE / "examples" / "provider" / "provider.tf", work / "main.tf")
+        raw = json.loads(run(s, ["providers", "schema", "-json"], work).stdout)
+        # tfplugindocs looks the provider up by its short name.
+        (only,) = raw["provider_schemas"].values()
+        raw["provider_schemas"] = {"kplane": only}
+        schema = work / "schema.json"
+        schema.write_text(json.dumps(raw))
+        go(
+            [
+                "tool",
+                "tfplugindocs",
+                "generate",
+                "--provider-dir",
+                str(MODULE),
+                "--provider-name",
+                "kplane",
+                "--providers-schema",
+                str(schema),
+                # tfplugindocs takes it relative to the provider dir
+                "--rendered-website-dir",
+                os.path.relpath(out, MODULE),
+            ]
+        )
+
+
+def main_with(argv: Sequence[str]) -> None:
+    """`python -m devstack.terraform docs` regenerates terraform/docs; `docs-check` exits 1
+    (SystemExit with the reason) when the committed docs differ from a fresh rendering, and 0
+    when they do not."""
+    command = argv[0] if argv else ""
+    if command == "docs":
+        generate_docs(DOCS)
+        return
+    if command == "docs-check":
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Path(tmp) / "docs"
+            generate_docs(fresh)
+            stale = sorted(
+                str(p.relative_to(fresh))
+                for p in fresh.rglob("*.md")
+                if not (DOCS / p.relative_to(fresh)).exists()
+                or not filecmp.cmp(p, DOCS / p.relative_to(fresh), shallow=False)
+            )
+        if stale:
+            sys.exit(f"terraform/docs is stale ({', '.join(stale)}): run `make terraform-docs`")
+        sys.exit(0)
+    sys.exit("usage: python -m devstack.terraform docs|docs-check")
+
+
+if __name__ == "__main__":
+    main_with(sys.argv[1:])

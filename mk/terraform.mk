@@ -5,7 +5,7 @@ TOFU_VERSION    ?= $(shell cat terraform/TOFU_VERSION)
 TOFU            := $(CACHE)/tofu/$(TOFU_VERSION)/bin/tofu
 TF_PROVIDER_DIR := $(CACHE)/terraform-provider-kplane/bin
 
-.PHONY: tofu-binary terraform-provider test-terraform bench-terraform
+.PHONY: tofu-binary terraform-provider test-terraform bench-terraform terraform-docs
 
 tofu-binary: ## build OpenTofu from the Go module proxy once (cached by version)
 	@TOFU_VERSION=$(TOFU_VERSION) KPLANE_CACHE=$(CACHE) bash terraform/build-tofu.sh
@@ -21,3 +21,6 @@ test-terraform: deps ## the provider's tests: go vet + Go unit tests, then the a
 
 bench-terraform: deps ## tofu apply/plan of 1,000 topics beside one topics:batchCreate call
 	$(PY) bench/terraform.py
+
+terraform-docs: tofu-binary ## regenerate terraform/docs (terraform-plugin-docs) from the schema and terraform/examples
+	$(PY) -m devstack.terraform docs

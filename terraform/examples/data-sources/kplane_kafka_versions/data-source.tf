@@ -1,0 +1,5 @@
+data "kplane_kafka_versions" "all" {}
+
+output "default_kafka_version" {
+  value = data.kplane_kafka_versions.all.default_version
+}

@@ -1,0 +1,1 @@
+tofu import kplane_cluster.dev demo/dev

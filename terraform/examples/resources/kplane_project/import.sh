@@ -1,0 +1,1 @@
+tofu import kplane_project.demo demo

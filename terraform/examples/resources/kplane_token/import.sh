@@ -1,0 +1,2 @@
+# the secret is not readable after creation: it is null in an imported state
+tofu import kplane_token.ci demo/ci

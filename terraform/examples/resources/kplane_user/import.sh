@@ -1,0 +1,1 @@
+tofu import kplane_user.app demo/dev/app
