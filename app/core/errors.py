@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from app.core.responses import Json
+
 STATUS_BY_CODE = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -76,8 +78,6 @@ class ApiError(Exception):
         }
 
     def response(self) -> Response:
-        from app.core.responses import Json
-
         return Json(self.body(), status_code=self.code, headers=self.headers)
 
 
