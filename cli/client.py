@@ -19,6 +19,7 @@ import httpx
 
 RETRIED_STATUSES = frozenset({429, 503})
 MAX_RETRY_AFTER = 30.0
+TRANSPORT_ATTEMPTS = 3
 Params = Mapping[str, str | int | bool | None]
 Body = dict[str, Any]
 
@@ -129,7 +130,8 @@ class Client:
                 )
             except httpx.TransportError as e:
                 attempt += 1
-                if attempt >= self.max_attempts:
+                # A refused connection is retried briefly (a server restarting), not for long.
+                if attempt >= min(self.max_attempts, TRANSPORT_ATTEMPTS):
                     raise ApiError(
                         0, "UNAVAILABLE", f"cannot reach {self.endpoint}: {e}", "CONNECTION_FAILED"
                     ) from None

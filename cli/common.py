@@ -1,8 +1,8 @@
 """What every command shares: the option types, the API session of the chosen context, body
 files and `key=value` flags, etags, and the list and mutation plumbing.
 
-Usage errors (a malformed flag, no endpoint configured) raise click's `UsageError` or
-`BadParameter`, which exit with status 2; API errors propagate as `ApiError` to `cli.main`,
+Usage errors (a malformed flag, no endpoint configured) exit with status 2, as Typer's own
+do; API errors propagate as `ApiError` to `cli.main`,
 which prints them and exits with status 1.
 """
 
@@ -12,15 +12,16 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 import yaml
 
 from cli import config, output
 from cli.client import Body, Client
 from cli.output import Column, Format
+
+EXIT_USAGE = 2
 
 # --- option types -------------------------------------------------------------------------
 
@@ -84,42 +85,31 @@ OrderByOpt = Annotated[str, typer.Option(help="e.g. 'create_time desc'.")]
 # --- the session --------------------------------------------------------------------------
 
 
-@dataclass
-class Globals:
-    """Root options (`kplane --context NAME ...`), kept on click's context object."""
-
-    context: str | None = None
-
-
-def _globals() -> Globals:
-    ctx = click.get_current_context(silent=True)
-    obj = ctx.find_object(Globals) if ctx else None
-    return obj or Globals()
+def usage_error(message: str) -> NoReturn:
+    """Stop with exit status 2, as Typer does for a malformed command line."""
+    output.err.print(f"Usage error: {message}", markup=False, style="red")
+    raise typer.Exit(EXIT_USAGE)
 
 
 def settings() -> config.Resolved:
     try:
-        return config.resolve(_globals().context)
+        return config.resolve()
     except config.ConfigError as e:
-        raise click.UsageError(str(e)) from None
+        usage_error(str(e))
 
 
 def api() -> Client:
     """A client of the chosen context's endpoint."""
     resolved = settings()
     if not resolved.endpoint:
-        raise click.UsageError(
-            "no API endpoint: run `kplane login --endpoint URL` or set KPLANE_ENDPOINT"
-        )
+        usage_error("no API endpoint: run `kplane login --endpoint URL` or set KPLANE_ENDPOINT")
     return Client(resolved.endpoint, resolved.token)
 
 
 def project_of(project: str | None) -> str:
     chosen = project or settings().project
     if not chosen:
-        raise click.UsageError(
-            "no project: pass --project, set KPLANE_PROJECT, or `kplane login --project P`"
-        )
+        usage_error("no project: pass --project, set KPLANE_PROJECT, or `kplane login --project P`")
     return chosen
 
 
@@ -169,7 +159,7 @@ def update_mask(body: Body) -> str:
     """Only the fields this command sets, so a PATCH never touches the others."""
     mask = sorted(k for k in body if k != "etag")
     if not mask:
-        raise click.UsageError("nothing to update: pass at least one field flag or --from-file")
+        usage_error("nothing to update: pass at least one field flag or --from-file")
     return ",".join(mask)
 
 

@@ -96,17 +96,13 @@ class Resolved:
     project: str
 
 
-def resolve(context_name: str | None = None, config: Config | None = None) -> Resolved:
-    """The chosen context (`--context`, KPLANE_CONTEXT, then the current one) with the
-    environment's overrides applied."""
+def resolve(config: Config | None = None) -> Resolved:
+    """The chosen context (KPLANE_CONTEXT, which `--context` sets, else the current one) with
+    the environment's overrides applied."""
     config = config if config is not None else load()
-    name = (
-        context_name
-        or os.environ.get("KPLANE_CONTEXT")
-        or config.current_context
-        or DEFAULT_CONTEXT
-    )
-    if context_name and name not in config.contexts:
+    chosen = os.environ.get("KPLANE_CONTEXT")
+    name = chosen or config.current_context or DEFAULT_CONTEXT
+    if chosen and name not in config.contexts:
         raise ConfigError(f"no context {name!r} (see `kplane context list`)")
     ctx = config.contexts.get(name, Context())
     return Resolved(

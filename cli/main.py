@@ -1,9 +1,10 @@
 """The `kplane` command: the root Typer app, its resource groups, and the exit codes a script
 can branch on — 0 success, 1 an API error (its status, reason and message printed), 2 a usage
-error (click's own, or a missing endpoint/project)."""
+error (Typer's own, or a missing endpoint/project)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -23,7 +24,6 @@ from cli.commands import (
     topics,
     users,
 )
-from cli.common import Globals
 from cli.help import examples
 
 EXIT_API_ERROR = 1
@@ -47,7 +47,6 @@ app = typer.Typer(
 
 @app.callback()
 def root(
-    ctx: typer.Context,
     context: Annotated[
         str | None,
         typer.Option(
@@ -57,7 +56,8 @@ def root(
 ) -> None:
     """Every command talks to the API of the chosen context (`kplane login`); KPLANE_ENDPOINT,
     KPLANE_TOKEN and KPLANE_PROJECT override it."""
-    ctx.obj = Globals(context)
+    if context:
+        os.environ["KPLANE_CONTEXT"] = context  # what every command resolves its settings from
 
 
 app.command("login", epilog=login.LOGIN_EPILOG)(login.login)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import click
 import typer
 
 from cli import config, output
 from cli.client import Client
+from cli.common import usage_error
 from cli.help import examples
 from cli.output import Column
 
@@ -46,7 +46,7 @@ def login(
     try:
         cfg = config.load()
     except config.ConfigError as e:
-        raise click.UsageError(str(e)) from None
+        usage_error(str(e))
     name = context or cfg.current_context or config.DEFAULT_CONTEXT
     cfg.contexts[name] = config.Context(endpoint, token, project)
     cfg.current_context = name
@@ -65,7 +65,7 @@ def _load() -> config.Config:
     try:
         return config.load()
     except config.ConfigError as e:
-        raise click.UsageError(str(e)) from None
+        usage_error(str(e))
 
 
 @app.command("list", epilog=examples("kplane context list"))
