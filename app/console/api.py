@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 from fastapi import Request
 
 BASE_URL = "http://kplane.console"
@@ -89,7 +90,7 @@ class Api:
         if response.content and response.headers.get("content-type", "").startswith(
             "application/json"
         ):
-            parsed = response.json()
+            parsed = orjson.loads(response.content)
             body = parsed if isinstance(parsed, dict) else {}
         return ApiReply(response.status_code, body, response.headers.get("etag", "").strip('"'))
 

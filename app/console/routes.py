@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
@@ -166,8 +166,19 @@ async def probe_role(api: Api) -> tuple[Role, str | None] | None:
     return ("viewer" if probe.status == 403 else "editor"), project
 
 
+def same_origin(request: Request) -> bool:
+    """False for a post that a browser says came from another site (a login-CSRF attempt)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
 @router.post("/signin")
 async def signin(request: Request) -> Response:
+    if not same_origin(request):
+        failure = ApiFailure(403, "PERMISSION_DENIED", "sign-in must come from the console's page")
+        return failure_page(request, None, failure)
     form = await request.form()
     token = forms.text(form, "token")
     target = forms.text(form, "next")

@@ -49,6 +49,15 @@ def test_sign_in_sets_a_sealed_strict_cookie_and_never_shows_the_token(
 
 def test_a_bad_token_is_refused_at_sign_in(browser: Browser, console: Console) -> None:
     page = browser.new_page()
+    # A sign-in posted from another site (login CSRF) is refused before the token is looked at.
+    forged = page.request.post(
+        console.url("signin"),
+        form={"token": console.tokens["viewer"]},
+        headers={"Origin": "https://evil.example"},
+        max_redirects=0,
+    )
+    assert forged.status == 403
+    assert "set-cookie" not in forged.headers
     page.goto(console.url("signin"))
     page.get_by_label("token").fill("kpt_not-a-token")
     page.get_by_role("button", name="Sign in").click()
