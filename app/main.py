@@ -12,6 +12,7 @@ from starlette.responses import Response
 from app.acls.endpoints import router as acls_router
 from app.clusters.endpoints import router as clusters_router
 from app.console import router as console_router
+from app.consumer_groups.endpoints import router as consumer_groups_router
 from app.core import handlers, health
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
         topics_router,
         acls_router,
         users_router,
+        consumer_groups_router,
         operations_router,
         health.router,
         console_router,

@@ -46,6 +46,7 @@ def make_app() -> Celery:
         worker_send_task_events=False,
         beat_schedule={
             "sweeper": {"task": "sweeper.resync", "schedule": worker.resync_seconds},
+            "groups": {"task": "consumer_groups.resync", "schedule": worker.resync_seconds},
         },
     )
     assert worker.task_time_limit < VISIBILITY_TIMEOUT / 4

@@ -4,6 +4,7 @@ from app.models.acls import Acl
 from app.models.audit import AuditRecord
 from app.models.base import Base
 from app.models.clusters import Cluster
+from app.models.consumer_groups import ConsumerGroupAction
 from app.models.idempotency import IdempotencyRecord
 from app.models.operations import Operation
 from app.models.projects import Project
@@ -17,6 +18,7 @@ __all__ = [
     "AuditRecord",
     "Base",
     "Cluster",
+    "ConsumerGroupAction",
     "IdempotencyRecord",
     "Operation",
     "Project",

@@ -1,0 +1,127 @@
+"""The pure parts of consumer groups (app/consumer_groups/views.py): the group body's lag
+figures, which partitions a reset touches, the before/after table and its clamping; and the
+API's derivation of the control plane's broker credential, held equal to the workers'."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from app.consumer_groups.brokers import ADMIN_USERNAME, Listing, admin_password
+from app.consumer_groups.service import GroupFilter
+from app.consumer_groups.views import (
+    Bounds,
+    Member,
+    ObservedGroup,
+    Partition,
+    ResetRefused,
+    ResetSpec,
+    TopicSelection,
+    body,
+    plan_reset,
+    select_partitions,
+)
+from app.core.errors import ApiError
+from workers.builders import names
+
+A0, A1, B0 = Partition("a", 0), Partition("a", 1), Partition("b", 0)
+NOW = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
+
+
+def test_the_api_logs_in_to_the_brokers_as_the_workers_do() -> None:
+    key, uid = b"k" * 44, uuid.uuid4()
+    assert admin_password(key, uid) == names.admin_password(key, uid)
+    assert ADMIN_USERNAME == names.ADMIN_USERNAME
+
+
+def test_body_lag_is_end_minus_committed_and_unknown_where_nothing_is_committed() -> None:
+    group = ObservedGroup(
+        group_id="g",
+        state="STABLE",
+        protocol="range",
+        simple=False,
+        coordinator=101,
+        members=(Member("m-1", "client", "/10.0.0.5", None, (A0, A1, B0)),),
+        committed={A0: 7, A1: 20},
+        log_end={A0: 10, A1: 20, B0: 4},
+        observe_time=NOW,
+    )
+    out = body("p", "c", group)
+    assert out["name"] == "projects/p/clusters/c/consumer_groups/g"
+    assert [(o["topic"], o["partition"], o["lag"]) for o in out["offsets"]] == [
+        ("a", 0, 3),
+        ("a", 1, 0),
+        ("b", 0, None),
+    ]
+    assert (out["total_lag"], out["max_lag"]) == (3, 3)
+    assert out["members"][0]["assigned_partitions"][2] == {"topic": "b", "partition": 0}
+    assert out["observe_time"] == "2026-12-02T07:00:00Z"
+
+
+BOUNDS = {A0: Bounds(5, 100), A1: Bounds(0, 50), B0: Bounds(0, 0)}
+
+
+@pytest.mark.parametrize(
+    ("spec", "after"),
+    [
+        (ResetSpec(to_earliest=True), [5, 0]),
+        (ResetSpec(to_latest=True), [100, 50]),
+        (ResetSpec(to_offset=60), [60, 50]),  # clamped to the log end
+        (ResetSpec(to_offset=1), [5, 1]),  # clamped to the log start
+        (ResetSpec(shift_by=-20), [5, 10]),  # a shift stops at the log start
+        (ResetSpec(shift_by=5), [25, 35]),
+    ],
+)
+def test_every_target_lands_inside_the_log(spec: ResetSpec, after: list[int]) -> None:
+    rows = plan_reset(spec, [A0, A1], {A0: 20, A1: 30}, BOUNDS)
+    assert [r.after for r in rows] == after
+    assert [r.before for r in rows] == [20, 30]
+
+
+def test_to_timestamp_takes_the_brokers_offset_or_the_log_end_when_none_is_that_late() -> None:
+    spec = ResetSpec(to_timestamp=NOW)
+    rows = plan_reset(spec, [A0, A1], {A0: 20, A1: 30}, BOUNDS, {A0: 42, A1: -1})
+    assert [r.after for r in rows] == [42, 50]
+
+
+def test_shift_needs_a_committed_offset() -> None:
+    with pytest.raises(ResetRefused) as refused:
+        plan_reset(ResetSpec(shift_by=1), [A0], {A0: None}, BOUNDS)
+    assert refused.value.reason == "NO_COMMITTED_OFFSET"
+
+
+def test_partitions_default_to_the_committed_ones_and_named_topics_must_exist() -> None:
+    committed = {A1: 3, A0: 1, B0: None}
+    assert select_partitions(ResetSpec(to_earliest=True), committed, {}) == [A0, A1]
+    with pytest.raises(ResetRefused, match="no committed offsets"):
+        select_partitions(ResetSpec(to_earliest=True), {}, {})
+    spec = ResetSpec(to_earliest=True, topics=(TopicSelection("a"), TopicSelection("b", (0,))))
+    assert select_partitions(spec, {}, {"a": 2, "b": 3}) == [A0, A1, B0]
+    with pytest.raises(ResetRefused, match="does not exist"):
+        select_partitions(spec, {}, {"a": 2, "b": None})
+    spec = ResetSpec(to_earliest=True, topics=(TopicSelection("a", (2,)),))
+    with pytest.raises(ResetRefused, match="no partition 2"):
+        select_partitions(spec, {}, {"a": 2})
+
+
+def test_a_spec_survives_its_json_round_trip() -> None:
+    for spec in (
+        ResetSpec(to_timestamp=NOW, topics=(TopicSelection("a", (0, 1)),)),
+        ResetSpec(shift_by=-3),
+        ResetSpec(to_latest=True),
+    ):
+        assert ResetSpec.from_json(spec.to_json()) == spec
+
+
+def test_filter_by_name_prefix_and_state() -> None:
+    groups = [Listing("orders-1", "EMPTY"), Listing("orders-2", "STABLE"), Listing("x", "EMPTY")]
+    kept = GroupFilter.parse('name = "orders-*" AND state = empty')
+    assert [g.group_id for g in groups if kept.keeps(g)] == ["orders-1"]
+    assert [g.group_id for g in groups if GroupFilter.parse("state != EMPTY").keeps(g)] == [
+        "orders-2"
+    ]
+    for bad in ("state = SLEEPY", "labels.a = b", "name ~ x"):
+        with pytest.raises(ApiError):
+            GroupFilter.parse(bad)

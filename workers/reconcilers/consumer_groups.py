@@ -1,0 +1,201 @@
+"""Carrying out the consumer group actions the API accepted (an offset reset, a deletion), one
+cluster at a time, as named steps per action:
+
+1. `check_empty`  — ask the brokers now: the group must exist and be EMPTY (a consumer that
+                    joined since the request was accepted fails the Operation, never the
+                    consumer);
+2. `plan`         — the before/after table, from fresh offsets (the same pure planner the API's
+                    `validate_only` uses);
+3. `write`        — alter the committed offsets (or delete the group); the brokers refuse this
+                    too while the group has members;
+4. `record`       — finish the Operation with the table as its response (or the refusal as its
+                    error), write the audit record with every before/after offset, drop the
+                    action row — in one commit.
+
+Unreachable brokers requeue the pass; an action that could not be carried out for
+`GIVE_UP_AFTER` fails with UNAVAILABLE rather than applying a stale request much later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from app.consumer_groups.views import (
+    DELETE_VERB,
+    EMPTY,
+    ResetRefused,
+    ResetRow,
+    ResetSpec,
+    name_of,
+    plan_reset,
+    reset_body,
+    select_partitions,
+)
+from app.models import ConsumerGroupAction, Operation
+from app.models.base import utcnow
+from workers import store
+from workers.adapters.consumer_groups import GroupAdmin, GroupRefused
+from workers.builders import names
+from workers.outcome import Outcome, Ready, RequeueAfter, TransientError
+
+GIVE_UP_AFTER = timedelta(minutes=5)
+RETRY_SECONDS = 3.0
+# (bootstrap servers, admin password) -> a client of the cluster's groups
+GroupAdminFactory = Callable[[str, str], GroupAdmin]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an action failed, as the Operation's error says it."""
+
+    code: int
+    status: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What carrying out one action came to: a response, or a refusal."""
+
+    response: dict[str, Any] | None
+    refusal: Refusal | None
+    audit_message: str
+
+
+def _refused(reason: str, message: str) -> Refusal:
+    if reason == "GROUP_NOT_FOUND":
+        return Refusal(404, "NOT_FOUND", reason, message)
+    return Refusal(400, "FAILED_PRECONDITION", reason, message)
+
+
+def check_empty(admin: GroupAdmin, group: str) -> None:
+    state = admin.state(group)
+    if state is None:
+        raise GroupRefused("GROUP_NOT_FOUND", f"consumer group {group!r} does not exist")
+    if state != EMPTY:
+        raise GroupRefused(
+            "GROUP_NOT_EMPTY",
+            f"consumer group {group!r} is {state}, not EMPTY: stop its consumers first",
+        )
+
+
+def plan(admin: GroupAdmin, group: str, spec: ResetSpec) -> list[ResetRow]:
+    committed = admin.committed(group)
+    counts = admin.partition_counts([t.topic for t in spec.topics])
+    partitions = select_partitions(spec, committed, counts)
+    bounds = admin.bounds(partitions)
+    if any(p not in bounds for p in partitions):
+        raise TransientError("the brokers gave no log offsets for some partitions")
+    by_time = None
+    if spec.to_timestamp is not None:
+        by_time = admin.offsets_for_time(partitions, int(spec.to_timestamp.timestamp() * 1000))
+    return plan_reset(spec, partitions, committed, bounds, by_time)
+
+
+def _table(rows: Sequence[ResetRow]) -> str:
+    return ", ".join(
+        f"{r.partition.topic}/{r.partition.partition}: {r.before}->{r.after}" for r in rows
+    )
+
+
+def carry_out(admin: GroupAdmin, action: ConsumerGroupAction) -> ActionResult:
+    """Steps 1-3 for one action; TransientError propagates."""
+    group = action.group_id
+    try:
+        check_empty(admin, group)
+        if action.verb == DELETE_VERB:
+            admin.delete(group)
+            return ActionResult({}, None, f"deleted consumer group {group!r}")
+        rows = plan(admin, group, ResetSpec.from_json(action.spec))
+        admin.alter(group, {r.partition: r.after for r in rows})
+    except (GroupRefused, ResetRefused) as refused:
+        return ActionResult(None, _refused(refused.reason, refused.message), refused.message)
+    body = reset_body(action.project_id, action.cluster_id, group, rows, validate_only=False)
+    return ActionResult(body, None, f"reset offsets of {group!r}: {_table(rows)}")
+
+
+def record(session: Session, action: ConsumerGroupAction, done: ActionResult, rid: str) -> None:
+    """Step 4: the Operation finished, the audit record, the action row gone."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "done": True,
+        "end_time": now,
+        "update_time": now,
+        "progress_percent": 100,
+        "version": Operation.version + 1,
+    }
+    if done.refusal is None:
+        values |= {"response": done.response, "status_message": "done"}
+    else:
+        r = done.refusal
+        values |= {
+            "status_message": r.message[:2000],
+            "error": {
+                "code": r.code,
+                "status": r.status,
+                "message": r.message[:2000],
+                "details": [
+                    {"@type": "ErrorInfo", "reason": r.reason, "domain": "kplane", "metadata": {}}
+                ],
+            },
+        }
+    session.execute(update(Operation).where(Operation.uid == action.operation_uid).values(values))
+    verb = "deleteConsumerGroup" if action.verb == DELETE_VERB else "resetConsumerGroupOffsets"
+    outcome = "applied" if done.refusal is None else f"refused ({done.refusal.reason})"
+    store.audit(
+        session,
+        action.project_id,
+        f"consumer_groups.{verb}",
+        name_of(action.project_id, action.cluster_id, action.group_id),
+        f"{outcome}: {done.audit_message}",
+        rid,
+    )
+    session.execute(delete(ConsumerGroupAction).where(ConsumerGroupAction.uid == action.uid))
+
+
+def apply(
+    session: Session,
+    admin_of: GroupAdminFactory,
+    secret_key: bytes,
+    cluster_uid: uuid.UUID,
+    reconcile_id: str,
+) -> Outcome:
+    """Carry out every pending action of the cluster, oldest first, committing each."""
+    actions = session.scalars(
+        select(ConsumerGroupAction)
+        .where(ConsumerGroupAction.cluster_uid == cluster_uid)
+        .order_by(ConsumerGroupAction.create_time)
+    ).all()
+    if not actions:
+        return Ready("no consumer group action pending")
+    found = store.cluster(session, cluster_uid)
+    if found is None:
+        return Ready("the cluster does not exist")
+    cluster, status = found
+    bootstrap = str((status.data or {}).get("bootstrap_servers", "")) if status else ""
+    admin = (
+        admin_of(bootstrap, names.admin_password(secret_key, cluster.uid)) if bootstrap else None
+    )
+    for action in actions:
+        try:
+            if admin is None:
+                raise TransientError("the cluster has no running brokers")
+            done = carry_out(admin, action)
+        except TransientError as exc:
+            if utcnow() - action.create_time < GIVE_UP_AFTER:
+                session.rollback()
+                return RequeueAfter(RETRY_SECONDS, f"transient: {exc}")
+            message = f"the brokers did not answer for {GIVE_UP_AFTER}: {exc}"
+            refusal = Refusal(503, "UNAVAILABLE", "BROKERS_UNAVAILABLE", message)
+            done = ActionResult(None, refusal, message)
+        record(session, action, done, reconcile_id)
+        session.commit()
+    return Ready(f"{len(actions)} consumer group action(s) carried out")
