@@ -303,8 +303,14 @@ func (c *Client) Create(ctx context.Context, req Request, getPath string) (*Oper
 		return nil, err
 	}
 	req.IdempotencyKey = key
-	op, err := c.Mutate(ctx, req)
-	if err != nil {
+	op := &Operation{}
+	if err := c.Do(ctx, req, op); err != nil {
+		return nil, err
+	}
+	// A fresh create answers with a running Operation; one already done is (almost always) the
+	// replay of an earlier create, whose resource may have been deleted since: check.
+	replayed := op.Done
+	if op, err = c.Wait(ctx, op); err != nil || !replayed {
 		return op, err
 	}
 	err = c.Do(ctx, Request{Method: http.MethodGet, Path: getPath}, nil)

@@ -100,3 +100,34 @@ func TestCreateKeyIsStablePerRequest(t *testing.T) {
 		t.Fatalf("keys %s %s %s", ka, kb, kc)
 	}
 }
+
+// A create whose key replays an earlier, finished create of a since-deleted resource (the POST
+// answers a done Operation, the GET 404) is sent again under a fresh key.
+func TestCreateResendsWhenTheReplayedResourceIsGone(t *testing.T) {
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost:
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			done := len(keys) == 1 // the first answer is the replay
+			_, _ = w.Write([]byte(`{"name":"projects/p/operations/o","done":` + map[bool]string{true: "true", false: "false"}[done] + `}`))
+		case http.MethodGet:
+			if r.URL.Path == "/v1/projects/p/clusters/c/topics/t" {
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"error":{"code":404,"status":"NOT_FOUND","message":"gone"}}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"name":"projects/p/operations/o","done":true,"response":{"name":"projects/p/clusters/c/topics/t"}}`))
+		}
+	}))
+	defer srv.Close()
+	req := Request{Method: http.MethodPost, Path: "projects/p/clusters/c/topics", Query: url.Values{"topic_id": {"t"}}, Body: map[string]any{}}
+	op, err := New(srv.URL, "t", "").Create(context.Background(), req, "projects/p/clusters/c/topics/t")
+	if err != nil || !op.Done || len(op.Response) == 0 {
+		t.Fatalf("op %+v err %v", op, err)
+	}
+	stable, _ := CreateKey(req)
+	if len(keys) != 2 || keys[0] != stable || keys[1] == stable {
+		t.Fatalf("keys %v (stable %s)", keys, stable)
+	}
+}

@@ -257,3 +257,62 @@ func (e accEnv) mutate(t *testing.T, method, pathAndQuery string, body any) {
 		t.Fatalf("%s %s: %v", method, pathAndQuery, err)
 	}
 }
+
+// Project + token (synchronous, admin token): apply → empty plan → update → import → destroy.
+func TestAccProjectToken(t *testing.T) {
+	e := accSetup(t)
+	project := "tf-acc-" + acctest.RandStringFromCharSet(6, "abcdefghijklmnopqrstuvwxyz0123456789")
+	config := func(display, role string) string {
+		return fmt.Sprintf(`
+resource "kplane_project" "p" {
+  project_id   = %q
+  display_name = %q
+}
+
+resource "kplane_token" "ci" {
+  project_id = kplane_project.p.project_id
+  token_id   = "ci"
+  role       = %q
+  labels     = { owner = "platform" }
+}
+
+data "kplane_kafka_versions" "all" {}
+`, project, display, role)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		CheckDestroy:             e.gone("projects/" + project),
+		Steps: []resource.TestStep{
+			{
+				Config: config("First", "viewer"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("kplane_project.p", "id", "projects/"+project),
+					resource.TestCheckResourceAttrSet("kplane_token.ci", "secret"),
+					resource.TestCheckResourceAttr("kplane_token.ci", "role", "viewer"),
+					resource.TestCheckResourceAttrSet("data.kplane_kafka_versions.all", "default_version"),
+				),
+			},
+			{
+				Config: config("Second", "editor"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("kplane_project.p", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction("kplane_token.ci", plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("kplane_project.p", "display_name", "Second"),
+					resource.TestCheckResourceAttr("kplane_token.ci", "role", "editor"),
+					resource.TestCheckResourceAttrSet("kplane_token.ci", "secret"),
+				),
+			},
+			{
+				Config: config("Second", "editor"), ResourceName: "kplane_project.p",
+				ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: project,
+			},
+			{
+				Config: config("Second", "editor"), ResourceName: "kplane_token.ci",
+				ImportState: true, ImportStateId: "projects/" + project + "/tokens/ci",
+				ImportStateVerify: true, ImportStateVerifyIgnore: []string{"secret"},
+			},
+		},
+	})
+}

@@ -5,6 +5,7 @@ package provider
 import (
 	"context"
 	"os"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -38,6 +39,9 @@ type providerModel struct {
 type providerData struct {
 	client  *client.Client
 	project string // default project id; "" when not set
+	// brokerCounts caches each cluster's broker_count for the plan-time replication check,
+	// so a plan of many new topics reads each cluster once (cluster name -> int64).
+	brokerCounts sync.Map
 }
 
 func (p *kplaneProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {

@@ -184,16 +184,20 @@ func (r *topicResource) checkReplication(ctx context.Context, plan *topicModel, 
 	if !known(plan.ReplicationFactor) || !known(plan.ClusterID) || !known(plan.ProjectID) {
 		return
 	}
-	var cluster clusterAPI
 	name := fmt.Sprintf("projects/%s/clusters/%s", plan.ProjectID.ValueString(), plan.ClusterID.ValueString())
-	found, err := get(ctx, r.api(), name, &cluster)
-	if err != nil || !found {
-		return // the cluster may be created in this same apply; the API checks again
+	brokers, ok := r.data.brokerCounts.Load(name)
+	if !ok {
+		var cluster clusterAPI
+		found, err := get(ctx, r.api(), name, &cluster)
+		if err != nil || !found {
+			return // the cluster may be created in this same apply; the API checks again
+		}
+		brokers, _ = r.data.brokerCounts.LoadOrStore(name, cluster.BrokerCount)
 	}
-	if plan.ReplicationFactor.ValueInt64() > cluster.BrokerCount {
+	if count := brokers.(int64); plan.ReplicationFactor.ValueInt64() > count {
 		resp.Diagnostics.AddAttributeError(path.Root("replication_factor"), "Replication factor exceeds the broker count",
 			fmt.Sprintf("replication_factor %d is more than the %d broker(s) of %s.",
-				plan.ReplicationFactor.ValueInt64(), cluster.BrokerCount, name))
+				plan.ReplicationFactor.ValueInt64(), count, name))
 	}
 }
 
