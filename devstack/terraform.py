@@ -61,7 +61,9 @@ def go(args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float
     proc = subprocess.run(
         [go_binary(), *args],
         cwd=MODULE,
-        env={**os.environ, "CGO_ENABLED": "0", **(env or {})},
+        # No VCS stamping: the module sits in a subdirectory of a clone that may be owned by
+        # another user (git's safe.directory), which would fail the build for nothing.
+        env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

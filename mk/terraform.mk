@@ -4,6 +4,7 @@
 TOFU_VERSION    ?= $(shell cat terraform/TOFU_VERSION)
 TOFU            := $(CACHE)/tofu/$(TOFU_VERSION)/bin/tofu
 TF_PROVIDER_DIR := $(CACHE)/terraform-provider-kplane/bin
+GO              ?= $(shell command -v go || echo /usr/local/go/bin/go)
 
 .PHONY: tofu-binary terraform-provider test-terraform bench-terraform terraform-docs
 
@@ -12,7 +13,7 @@ tofu-binary: ## build OpenTofu from the Go module proxy once (cached by version)
 
 terraform-provider: ## build terraform-provider-kplane into $(CACHE)/terraform-provider-kplane/bin
 	@mkdir -p $(TF_PROVIDER_DIR)
-	cd terraform && CGO_ENABLED=0 go build -trimpath -o $(TF_PROVIDER_DIR)/terraform-provider-kplane .
+	cd terraform && CGO_ENABLED=0 GOFLAGS=-buildvcs=false $(GO) build -trimpath -o $(TF_PROVIDER_DIR)/terraform-provider-kplane .
 
 deps:: tofu-binary terraform-provider
 
