@@ -128,13 +128,15 @@ def details(body: Body, skip: Iterable[str] = ()) -> None:
 
 def note(message: str) -> None:
     """A message for the person at the terminal (stderr, so it never mixes with data)."""
-    err.print(message, markup=False)
+    err.print(message, markup=False, soft_wrap=True)
 
 
 def error(e: ApiError) -> None:
     reason = f" ({e.reason})" if e.reason and e.reason != e.status else ""
     code = f"{e.code} " if e.code else ""
-    err.print(f"error: {code}{e.status}{reason}: {e.message}", markup=False, style="red")
+    err.print(
+        f"error: {code}{e.status}{reason}: {e.message}", markup=False, style="red", soft_wrap=True
+    )
     for v in e.violations:
         line = f"{v.field}: {v.description}"
         if line != e.message:

@@ -52,17 +52,13 @@ class Flaky(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.calls.append((self.path, self.headers.get("Idempotency-Key")))
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body: dict[str, object]
         if len(self.calls) <= 2:
-            status, body = 503, {"error": {"code": 503, "status": "UNAVAILABLE", "message": "x"}}
+            status = 503
+            body = {"error": {"code": 503, "status": "UNAVAILABLE", "message": "x"}}
         else:
-            status, body = (
-                200,
-                {
-                    "name": "projects/p/operations/o",
-                    "done": False,
-                    "metadata": {"verb": "create", "target": "t"},
-                },
-            )
+            status = 200
+            body = {"name": "projects/p/operations/o", "done": False, "metadata": {"verb": "x"}}
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
