@@ -7,9 +7,9 @@ kafka-dist: venv ## resolve Kafka's jars into the cache (VERSION=x.y.z, default:
 
 deps:: kafka-dist
 
-broker-lint: venv ## lint broker/Dockerfile (hadolint) and broker/entrypoint (shellcheck)
+broker-lint: venv ## lint broker/Dockerfile (hadolint) and broker/entrypoint, broker/kafka-ready (shellcheck)
 	$(VENV)/bin/hadolint broker/Dockerfile
-	$(VENV)/bin/shellcheck broker/entrypoint
+	$(VENV)/bin/shellcheck broker/entrypoint broker/kafka-ready
 
 test-broker: deps ## the broker tests: entrypoint, lint, real KRaft clusters
 	$(PY) -m pytest tests/integration/broker $(PYTEST_ARGS)

@@ -4,7 +4,8 @@ There is no container runtime here, so an image is *emulated*: the runner knows 
 images contain and runs the equivalent local program.
 
 - `kplane/broker:<kafka version>[-<suffix>]` (any registry prefix): kplane's broker image. Its
-  ENTRYPOINT `/opt/kplane/entrypoint` is the repo's `broker/entrypoint`, and `/opt/kafka` is the
+  ENTRYPOINT `/opt/kplane/entrypoint` is the repo's `broker/entrypoint` (its readiness probe
+  `/opt/kplane/kafka-ready` the repo's `broker/kafka-ready`), and `/opt/kafka` is the
   cached Kafka distribution of that version (`devstack.kafka_dist.ensure`, which resolves the
   jars with Maven the first time), passed as KAFKA_HOME — exactly the layout of the image.
 - `busybox`, `debian`, `python` (any tag, Docker Hub names): generic images whose commands are
@@ -24,6 +25,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 BROKER_ENTRYPOINT = REPO_ROOT / "broker" / "entrypoint"
+BROKER_READY = REPO_ROOT / "broker" / "kafka-ready"
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 _BROKER_TAG = re.compile(r"^(?P<version>\d+\.\d+\.\d+)(?:-(?P<suffix>[A-Za-z0-9._-]+))?$")
@@ -124,7 +126,11 @@ def resolve(image: str, kafka_home: Callable[[str], Path]) -> ImagePlan:
             entrypoint=["/opt/kplane/entrypoint"],
             cmd=[],
             env={"PATH": HOST_PATH, "KAFKA_HOME": str(home)},
-            paths={"/opt/kplane/entrypoint": str(BROKER_ENTRYPOINT), "/opt/kafka": str(home)},
+            paths={
+                "/opt/kplane/entrypoint": str(BROKER_ENTRYPOINT),
+                "/opt/kplane/kafka-ready": str(BROKER_READY),
+                "/opt/kafka": str(home),
+            },
         )
     if ref.repository in _GENERIC:
         return ImagePlan(

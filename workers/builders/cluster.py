@@ -56,6 +56,20 @@ class BuildOptions:
     broker_pods: int | None = None
 
 
+def readiness_probe(port: int) -> Manifest:
+    """Ready only while the node answers an ApiVersions request on `port` (the image's
+    /opt/kplane/kafka-ready, pure bash). A tcpSocket probe passed while the JVM was frozen:
+    the kernel still accepts connections into the listen backlog. 1 s per reply, three misses:
+    a frozen node leaves the Service endpoints in about 6 s."""
+    return {
+        "exec": {"command": ["/opt/kplane/kafka-ready", str(port), "127.0.0.1", "1"]},
+        "periodSeconds": 1,
+        # Beyond the script's own 1 s: a connect that hangs (full backlog) is cut here.
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    }
+
+
 def server_properties(config: dict[str, str]) -> str:
     """The ConfigMap's server.properties: the cluster's allow-listed settings, sorted so that
     the same settings always render the same bytes (no spurious apply)."""
@@ -161,9 +175,9 @@ def _pool(
             {"name": "replication", "containerPort": names.REPLICATION_PORT},
             {"name": "controller", "containerPort": names.CONTROLLER_PORT},
         ],
-        # Ready = the listener accepts connections; the worker then checks health through the
+        # Ready = the node answers a Kafka request; the worker then checks health through the
         # Admin API (registered, unfenced) before calling the cluster ready.
-        "readinessProbe": {"tcpSocket": {"port": ready_port}, "periodSeconds": 1},
+        "readinessProbe": readiness_probe(ready_port),
         "volumeMounts": [
             {"name": "data", "mountPath": "/var/lib/kafka"},
             {"name": "config", "mountPath": "/etc/kplane/broker", "readOnly": True},

@@ -22,7 +22,7 @@ def tool(name: str) -> str:
 
 @pytest.mark.parametrize(
     ("linter", "target"),
-    [("hadolint", "Dockerfile"), ("shellcheck", "entrypoint")],
+    [("hadolint", "Dockerfile"), ("shellcheck", "entrypoint"), ("shellcheck", "kafka-ready")],
 )
 def test_broker_files_lint_clean(linter: str, target: str) -> None:
     proc = subprocess.run(
