@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -73,4 +74,9 @@ def see_other(url: str) -> RedirectResponse:
 
 def failure_page(request: Request, session: Session | None, failure: ApiFailure) -> HTMLResponse:
     """An API error as a page with the API's own status code (a viewer's forged POST: 403)."""
-    return page(request, "error.html", session, status_code=failure.status, failure=failure)
+    referer = request.headers.get("referer", "")
+    same_site = urlsplit(referer).netloc == request.headers.get("host")
+    back = referer if referer and same_site else "/console/"
+    return page(
+        request, "error.html", session, status_code=failure.status, failure=failure, back=back
+    )

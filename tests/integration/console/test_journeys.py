@@ -346,3 +346,58 @@ def test_the_admin_sees_every_project(browser: Browser, console: Console) -> Non
     expect(page.get_by_role("heading", name="clusters of other")).to_be_visible()
     expect(page.get_by_role("button", name="Create cluster")).to_be_visible()
     context.close()
+
+
+def test_cluster_forms_scale_resize_and_set_the_window(editor: Page, console: Console) -> None:
+    console.api.post(
+        f"/v1/projects/{PROJECT}/clusters", params={"cluster_id": "ops"}, json={"broker_count": 1}
+    ).raise_for_status()
+    path = f"projects/{PROJECT}/clusters/ops"
+    storage = console.api.get(f"/v1/{path}").json()["storage_gib"]
+    page = editor
+    page.goto(console.url(path))
+    page.get_by_label("broker_count").fill("2")
+    page.get_by_role("button", name="Scale").click()
+    page.wait_for_url(re.compile(rf"/console/{path}\?operation="))
+    page.get_by_label("storage_gib").fill(str(storage + 10))
+    page.get_by_role("button", name="Resize storage").click()
+    page.wait_for_url(re.compile(rf"/console/{path}\?operation="))
+    page.get_by_label("maintenance_window.day_of_week").select_option("TUESDAY")
+    page.get_by_label("maintenance_window.start_time").fill("02:30")
+    page.get_by_label("maintenance_window.duration_hours").fill("3")
+    page.get_by_role("button", name="Save window").click()
+    page.wait_for_url(re.compile(rf"/console/{path}\?operation="))
+    page.get_by_label("config", exact=True).fill("num.partitions=4\nlog.retention.ms=3600000")
+    page.get_by_role("button", name="Save config").click()
+    page.wait_for_url(re.compile(rf"/console/{path}\?operation="))
+    body = console.api.get(f"/v1/{path}").json()
+    assert body["broker_count"] == 2
+    assert body["storage_gib"] == storage + 10
+    assert body["maintenance_window"] == {
+        "day_of_week": "TUESDAY",
+        "start_time": "02:30",
+        "duration_hours": 3,
+    }
+    assert body["config"] == {"num.partitions": "4", "log.retention.ms": "3600000"}
+
+    # Storage may only grow: the API's refusal is shown, with its field.
+    page.get_by_label("storage_gib").fill(str(storage))
+    page.get_by_role("button", name="Resize storage").click()
+    expect(page.get_by_role("alert").first).to_contain_text("storage_gib: may only grow")
+    assert console.api.get(f"/v1/{path}").json()["storage_gib"] == storage + 10
+    page.get_by_role("link", name="Back").click()
+    page.wait_for_url(re.compile(rf"/console/{path}(\?|$)"))
+
+
+def test_user_quotas(editor: Page, console: Console) -> None:
+    console.api.post(
+        f"/v1/{CLUSTER_PATH}/users", params={"user_id": "quota-user"}, json={}
+    ).raise_for_status()
+    page = editor
+    page.goto(console.url(f"{CLUSTER_PATH}/users/quota-user"))
+    page.get_by_label("quotas.producer_byte_rate").fill("1048576")
+    page.get_by_role("button", name="Save quotas").click()
+    page.wait_for_url(re.compile(r"/users/quota-user\?operation="))
+    quotas = console.api.get(f"/v1/{CLUSTER_PATH}/users/quota-user").json()["quotas"]
+    assert quotas["producer_byte_rate"] == 1048576
+    expect(page.get_by_label("quotas.producer_byte_rate")).to_have_value("1048576")
