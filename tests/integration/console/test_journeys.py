@@ -169,6 +169,18 @@ def test_acl_producer_preset(editor: Page, console: Console) -> None:
     page.wait_for_url(re.compile(r"/acls\?operation="))
     expect(group.locator("tbody tr")).to_have_count(1)
 
+    form.get_by_label("principal").fill("User:reader")
+    form.get_by_label("preset").select_option("consumer")
+    form.get_by_label("pattern_type").select_option("LITERAL")
+    form.get_by_label("resource_name").fill("invoices")
+    form.get_by_label("consumer_group").fill("reader-app")
+    form.get_by_role("button", name="Add preset entries").click()
+    page.wait_for_url(re.compile(r"/acls\?operation="))
+    reader = page.locator("section", has=page.get_by_role("heading", name="User:reader"))
+    expect(reader.locator("tbody tr")).to_have_count(3)
+    group_acl = console.api.get(f"/v1/{CLUSTER_PATH}/acls/consumerGroup/reader-app").json()
+    assert [e["operation"] for e in group_acl["acl_entries"]] == ["READ"]
+
 
 def test_a_generated_password_is_shown_once(editor: Page, console: Console) -> None:
     page = editor
