@@ -13,7 +13,7 @@ from app.acls.endpoints import router as acls_router
 from app.clusters.endpoints import router as clusters_router
 from app.console import router as console_router
 from app.consumer_groups.endpoints import router as consumer_groups_router
-from app.core import handlers, health
+from app.core import handlers, health, metrics
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.pools import make_pool
@@ -60,6 +60,7 @@ def create_app() -> FastAPI:
         consumer_groups_router,
         operations_router,
         health.router,
+        metrics.router,
         console_router,
     ):
         app.include_router(router)

@@ -1,5 +1,6 @@
 """The outermost layer of every request, as plain ASGI for speed: a request id, the 1 MiB body
-limit (413 before the body is parsed), and one structured access-log line per request."""
+limit (413 before the body is parsed), one structured access-log line and the request metrics
+(app.core.metrics) per request."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core import metrics
 from app.core.errors import ApiError
 
 log = logging.getLogger("kplane.access")
@@ -61,6 +63,13 @@ class RequestContextMiddleware:
             except _TooLarge:
                 if status["code"] == 0:
                     await self._too_large(scope, receive, send_with_id)
+            except Exception:
+                # Answered by the server-error handler outside this layer: a 500, except the
+                # few kinds it maps to 409/503 (counted as 500 here, which it cannot see).
+                metrics.observe_request(scope, status["code"] or 500, time.perf_counter() - started)
+                raise
+        duration = time.perf_counter() - started
+        metrics.observe_request(scope, status["code"], duration)
         log.info(
             "request",
             extra={
@@ -68,7 +77,7 @@ class RequestContextMiddleware:
                 "method": scope.get("method"),
                 "path": scope.get("path"),
                 "status": status["code"],
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(duration * 1000, 2),
             },
         )
 
