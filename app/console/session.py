@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Literal
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -61,9 +63,18 @@ class OneTimeSecret:
     value: str
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"kplane-console-session:" + get_settings().secret_key.encode())
+@lru_cache(maxsize=1)
+def _fernet_for(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"kplane-console-session:" + secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(digest.digest()))
+
+
+def _fernet() -> Fernet:
+    return _fernet_for(get_settings().secret_key)
+
+
+# sealed cookie -> (its session, when it expires): a page view need not decrypt it again.
+_opened: dict[str, tuple[Session, float]] = {}
 
 
 def _seal(payload: dict[str, object]) -> str:
@@ -85,14 +96,24 @@ def new_session(token: str, role: Role, project: str | None) -> Session:
 def read_session(request: Request) -> Session | None:
     """The session of this request, or None when absent, tampered with or expired."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    raw = _unseal(cookie, SESSION_SECONDS) if cookie else None
+    if not cookie:
+        return None
+    opened = _opened.get(cookie)
+    if opened is not None and opened[1] > time.time():
+        return opened[0]
+    raw = _unseal(cookie, SESSION_SECONDS)
     if raw is None:
         return None
     try:
         session = Session(**raw)  # type: ignore[arg-type]
     except TypeError:
         return None
-    return session if session.role in RANK else None
+    if session.role not in RANK:
+        return None
+    if len(_opened) > 10_000:
+        _opened.clear()
+    _opened[cookie] = (session, _fernet().extract_timestamp(cookie) + SESSION_SECONDS)
+    return session
 
 
 def _secure(request: Request) -> bool:
