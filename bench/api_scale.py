@@ -1,13 +1,14 @@
-"""Is the API flat in the size of its tables? The same endpoints with the API's tables holding
-1,000 and then 200,000 topics over 200 clusters (desired state only: no workers), printing each
-endpoint's mean latency at both sizes and the ratio (200k / 1k) — the goal is every ratio <= 1.3.
+"""Is the API flat in the size of its tables? The same endpoints against two API stacks side by
+side — one whose tables hold 1,000 topics over 200 clusters, one holding 200,000 (desired state
+only: no workers) — printing each endpoint's mean latency and API CPU per request at both sizes
+and their ratios (200k / 1k). The goal is every latency ratio <= 1.3.
 
-Each endpoint runs for `--seconds` with `--connections` connections (few: latency, not
-throughput) against one cluster of the 200; PATCH and DELETE use topics seeded for them, each
-request its own topic with its etag. After each seeding, ANALYZE refreshes the planner's
-statistics, as autovacuum would on a table that grew.
+The two stacks take turns, endpoint by endpoint, for `--rounds` rounds, so that a change in the
+machine's load falls on both sizes alike. Each endpoint reads or writes one cluster of the 200;
+PATCH and DELETE use topics seeded for them, each request its own topic with its etag. After the
+seeding, ANALYZE refreshes the planner's statistics, as autovacuum would on a table that grew.
 
-    .venv/bin/python -m bench.api_scale [--seconds 4] [--connections 4]
+    .venv/bin/python -m bench.api_scale [--seconds 10] [--rounds 5] [--connections 4]
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from contextlib import ExitStack
+from pathlib import Path
 
 import asyncpg
 
 from bench.api import CREATE_LUA, each_script
-from bench.apistack import ApiStack, api_stack, etags, require_wrk, seed_topics, wrk
+from bench.apistack import ApiStack, api_stack, cpu_seconds, etags, require_wrk, seed_topics, wrk
 
 CLUSTERS = 200
 SIZES = (1_000, 200_000)
 GOAL = 1.3
-_SEEDED = 8000  # per PATCH and per DELETE phase; each request uses one
+MEASURED = 60  # topics of the measured cluster, c100
+_PER_ROUND = 4000  # seeded topics per round for PATCH and for DELETE; each request uses one
 
 
 async def analyze(url: str) -> None:
@@ -35,78 +39,113 @@ async def analyze(url: str) -> None:
         await connection.close()
 
 
-def grow(stack: ApiStack, per_cluster: int, have: int) -> None:
-    """Seed every cluster up to `per_cluster` topics (it has `have`)."""
+def seed(stack: ApiStack, size: int, rounds: int) -> dict[str, list[Path]]:
+    """`size` topics over CLUSTERS clusters, and the per-round wrk scripts of the writes. The
+    measured cluster holds MEASURED topics at both sizes (a list of 50 reads 50 rows of the same
+    shape at both); the rest share the other clusters."""
+    others = CLUSTERS - 1
     with stack.client() as c:
         for i in range(CLUSTERS):
-            seed_topics(c, f"c{i:03d}", [f"t{n:05d}" for n in range(have, per_cluster)])
-    asyncio.run(analyze(stack.database_url))
-
-
-def measure(stack: ApiStack, phase: str, seconds: int, connections: int) -> dict[str, float]:
-    """Mean latency (ms) of each endpoint against cluster c100."""
-    base, token, workdir = stack.base, stack.token, stack.workdir
-    with stack.client() as c:
-        for name in (f"u{phase}", f"d{phase}", f"w{phase}"):
+            cluster = f"c{i:03d}"
+            c.post(f"/v1/projects/bench/clusters?cluster_id={cluster}", json={}).raise_for_status()
+            count = MEASURED if cluster == "c100" else (size - MEASURED) // others
+            seed_topics(c, cluster, [f"t{n:05d}" for n in range(count)])
+        for name in ("u", "d", "w"):
             c.post(f"/v1/projects/bench/clusters?cluster_id={name}", json={}).raise_for_status()
-        names = [f"s{i:05d}" for i in range(_SEEDED)]
-        seed_topics(c, f"u{phase}", names)
-        seed_topics(c, f"d{phase}", names)
-        patch, delete = etags(c, f"u{phase}"), etags(c, f"d{phase}")
+        names = [f"s{i:06d}" for i in range(_PER_ROUND * rounds)]
+        seed_topics(c, "u", names)
+        seed_topics(c, "d", names)
+        patch, delete = etags(c, "u"), etags(c, "d")
     asyncio.run(analyze(stack.database_url))
-    create = workdir / f"create-{phase}.lua"
-    create.write_text(
-        CREATE_LUA.replace("TOKEN", token)
-        .replace("ROUND", f"n{phase}")
-        .replace("/clusters/w/", f"/clusters/w{phase}/")
-    )
     body = '{"configs": {"retention.ms": "3600000"}}'
-    patch_lua = each_script(
-        workdir / f"patch-{phase}.lua", "PATCH", f"u{phase}", token, list(patch.items()), body
-    )
-    delete_lua = each_script(
-        workdir / f"delete-{phase}.lua", "DELETE", f"d{phase}", token, list(delete.items()), ""
-    )
-    topics = f"{base}/v1/projects/bench/clusters/c100/topics"
-    cases = {
-        "get one topic": (f"{topics}/t00000", token, None),
-        "list 50 topics": (f"{topics}?page_size=50", token, None),
-        "create topic (idempotent)": (f"{base}/", None, create),
-        "patch topic (etag)": (f"{base}/", None, patch_lua),
-        "delete topic (etag)": (f"{base}/", None, delete_lua),
-    }
-    out = {}
-    for name, (url, tok, script) in cases.items():
-        run = wrk(url, seconds, connections, tok, script)
-        if run.non_2xx:
-            print(f"  {name}: {run.non_2xx} of {run.total} requests were not 2xx")
-        out[name] = run.latency_ms
-    return out
+    scripts: dict[str, list[Path]] = {"create": [], "patch": [], "delete": []}
+    for r in range(rounds):
+        part = names[r * _PER_ROUND : (r + 1) * _PER_ROUND]
+        create = stack.workdir / f"create-{r}.lua"
+        create.write_text(CREATE_LUA.replace("TOKEN", stack.token).replace("ROUND", f"n{r}"))
+        scripts["create"].append(create)
+        scripts["patch"].append(
+            each_script(
+                stack.workdir / f"patch-{r}.lua",
+                "PATCH",
+                "u",
+                stack.token,
+                [(n, patch[n]) for n in part],
+                body,
+            )
+        )
+        scripts["delete"].append(
+            each_script(
+                stack.workdir / f"delete-{r}.lua",
+                "DELETE",
+                "d",
+                stack.token,
+                [(n, delete[n]) for n in part],
+                "",
+            )
+        )
+    return scripts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=10, help="per endpoint and size")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=4)
     args = parser.parse_args()
     require_wrk()
-    with api_stack() as stack:
-        with stack.client() as c:
-            for i in range(CLUSTERS):
-                c.post(f"/v1/projects/bench/clusters?cluster_id=c{i:03d}", json={})
-        results = {}
-        have = 0
-        for size in SIZES:
-            per_cluster = size // CLUSTERS
-            print(f"seeding {size:,} topics ({per_cluster} in each of {CLUSTERS} clusters) ...")
-            grow(stack, per_cluster, have)
-            have = per_cluster
-            results[size] = measure(stack, str(size), args.seconds, args.connections)
-        small, large = results[SIZES[0]], results[SIZES[1]]
-        print(f"\n{'endpoint':28} {'1k ms':>8} {'200k ms':>8} {'ratio':>6} {'goal':>5}")
-        for name in small:
-            ratio = large[name] / small[name]
-            print(f"{name:28} {small[name]:8.2f} {large[name]:8.2f} {ratio:6.2f} {GOAL:5.1f}")
+    with ExitStack() as stacks:
+        stack_of = {size: stacks.enter_context(api_stack()) for size in SIZES}
+        scripts = {}
+        for size, stack in stack_of.items():
+            print(f"seeding {size:,} topics over {CLUSTERS} clusters ...", flush=True)
+            scripts[size] = seed(stack, size, args.rounds)
+        # latency ms x requests, requests, cpu s, non-2xx — per (size, endpoint)
+        totals: dict[tuple[int, str], list[float]] = {}
+        share = max(1, round(args.seconds / args.rounds))
+        endpoints = [
+            "get one topic",
+            "list 50 topics",
+            "create topic",
+            "patch topic (etag)",
+            "delete topic (etag)",
+        ]
+        for r in range(args.rounds):
+            for name in endpoints:
+                for size, stack in stack_of.items():
+                    topics = f"{stack.base}/v1/projects/bench/clusters/c100/topics"
+                    url, tok, script = {
+                        "get one topic": (f"{topics}/t00000", stack.token, None),
+                        "list 50 topics": (f"{topics}?page_size=50", stack.token, None),
+                        "create topic": (f"{stack.base}/", None, scripts[size]["create"][r]),
+                        "patch topic (etag)": (f"{stack.base}/", None, scripts[size]["patch"][r]),
+                        "delete topic (etag)": (
+                            f"{stack.base}/",
+                            None,
+                            scripts[size]["delete"][r],
+                        ),
+                    }[name]
+                    before = cpu_seconds(stack.api_pid)
+                    run = wrk(url, share, args.connections, tok, script)
+                    cpu = cpu_seconds(stack.api_pid) - before
+                    t = totals.setdefault((size, name), [0.0, 0, 0.0, 0])
+                    t[0] += run.latency_ms * run.total
+                    t[1] += run.total
+                    t[2] += cpu
+                    t[3] += run.non_2xx
+        small, large = SIZES
+        print(
+            f"\n{'endpoint':22} {'1k ms':>7} {'200k ms':>8} {'ratio':>6} {'goal':>5}"
+            f" {'1k cpu us':>9} {'200k cpu us':>11} {'ratio':>6}  non-2xx"
+        )
+        for name in endpoints:
+            a, b = totals[(small, name)], totals[(large, name)]
+            lat_a, lat_b = a[0] / a[1], b[0] / b[1]
+            cpu_a, cpu_b = a[2] / a[1] * 1e6, b[2] / b[1] * 1e6
+            print(
+                f"{name:22} {lat_a:7.2f} {lat_b:8.2f} {lat_b / lat_a:6.2f} {GOAL:5.1f}"
+                f" {cpu_a:9.0f} {cpu_b:11.0f} {cpu_b / cpu_a:6.2f}  {int(a[3] + b[3])}"
+            )
         print(f"\nload average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 
