@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import shutil
 import time
 import uuid
 from collections.abc import Callable
 
+from celery.signals import worker_init, worker_shutdown
+
 from app.core.settings import get_settings
-from workers import db, status, store
-from workers.celery_app import task
+from workers import db, metrics, status, store
+from workers.celery_app import QUEUE, task
 from workers.config import get_worker_settings
 from workers.outcome import Failed, Outcome, PermanentError, Ready, RequeueAfter, TransientError
 from workers.reconcilers import acls, cluster, topics, users
@@ -30,7 +33,15 @@ def _backoff(attempt: int) -> float:
 
 
 def run(name: str, reconciler: Reconciler, cluster_uid: str, attempt: int = 0) -> str:
-    """One pass: lock, reconcile, commit, map the outcome. Returns a word for the logs."""
+    """One pass, timed and counted by how it ended (workers.metrics)."""
+    started = time.perf_counter()
+    ended = _pass(name, reconciler, cluster_uid, attempt)
+    metrics.observe_reconcile(name, ended, time.perf_counter() - started)
+    return ended
+
+
+def _pass(name: str, reconciler: Reconciler, cluster_uid: str, attempt: int) -> str:
+    """Lock, reconcile, commit, map the outcome. Returns a word for the logs and metrics."""
     runtime.clear_marker(name, cluster_uid)
     try:
         uid = uuid.UUID(cluster_uid)
@@ -107,6 +118,22 @@ def _record_cluster_failure(uid: uuid.UUID, outcome: Failed) -> None:
         status.record(session, [observed])
         status.fail_operations(session, c.uid, gen, outcome.reason, outcome.message)
         session.commit()
+
+
+def _serve_metrics(**_: object) -> None:
+    """In the worker's main process, before its pool forks (Celery's worker_init)."""
+    settings = metrics.MetricsSettings()
+    if not settings.port:
+        return
+    directory = metrics.serve(settings, get_settings().redis_url, QUEUE)
+
+    def remove_values(**_: object) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    worker_shutdown.connect(remove_values, weak=False)
+
+
+worker_init.connect(_serve_metrics, weak=False)
 
 
 @task("clusters.reconcile")

@@ -1,0 +1,88 @@
+"""The workers' Prometheus metrics: how long reconcile passes take and how they end, per kind,
+and how many messages wait in the task queue; served by a worker's main process.
+
+Celery's prefork pool runs tasks in child processes, so the values live in prometheus-client's
+multiprocess files, in a fresh directory per worker start: each child writes its own, and the
+main process's HTTP server (`serve`, started on `worker_init`, before the pool forks) sums them
+at scrape time. The queue depth is read from Redis at scrape time.
+
+Off unless KPLANE_WORKER_METRICS_PORT is set (a setting of its own for now: to be folded into
+workers.config.WorkerSettings).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from prometheus_client import CollectorRegistry, Histogram, start_http_server, values
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("kplane.workers")
+# prometheus-client leaves these two untyped.
+_multiprocess_value: Any = values.MultiProcessValue
+_multiprocess_collector: Any = MultiProcessCollector
+
+RECONCILE = Histogram(
+    "kplane_reconcile_duration_seconds",
+    "Reconcile passes by kind (clusters, topics, acls, users) and how they ended: ready, "
+    "requeued, failed, busy (another worker held the cluster), invalid (not a cluster uid).",
+    ("kind", "outcome"),
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 150.0),
+)
+
+
+class MetricsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KPLANE_WORKER_METRICS_", extra="ignore")
+
+    port: int = 0  # 0: no metrics server
+    host: str = "0.0.0.0"  # noqa: S104 (scraped from the cluster network)
+
+
+def observe_reconcile(task_name: str, outcome: str, seconds: float) -> None:
+    """One finished pass of `task_name` ("clusters.reconcile" is kind "clusters")."""
+    RECONCILE.labels(task_name.split(".", 1)[0], outcome).observe(seconds)
+
+
+class QueueDepth(Collector):
+    """Messages waiting in the Celery queue (its Redis list); no sample when Redis is down."""
+
+    def __init__(self, client: redis.Redis[bytes], queue: str) -> None:
+        self.client = client
+        self.queue = queue
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            depth = int(self.client.llen(self.queue))
+        except redis.RedisError as exc:
+            log.warning("queue depth unavailable: %s", exc)
+            return
+        family = GaugeMetricFamily(
+            "kplane_queue_depth", "Messages waiting in the task queue.", labels=["queue"]
+        )
+        family.add_metric([self.queue], depth)
+        yield family
+
+
+def serve(settings: MetricsSettings, redis_url: str, queue: str) -> str:
+    """Start the metrics server in this (the main) process; children forked later report to it.
+    Returns the values' directory, for the caller to remove at shutdown."""
+    directory = tempfile.mkdtemp(prefix="kplane-worker-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    # prometheus-client picks its value class when first imported, before the directory was
+    # known: switch it now, so the children's values (created on first use) go to files.
+    values.ValueClass = _multiprocess_value()
+    registry = CollectorRegistry()
+    _multiprocess_collector(registry, path=directory)
+    client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    registry.register(QueueDepth(client, queue))
+    start_http_server(settings.port, addr=settings.host, registry=registry)
+    log.info("worker metrics on %s:%d (values in %s)", settings.host, settings.port, directory)
+    return directory
