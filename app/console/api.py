@@ -1,9 +1,13 @@
 """The console's only way to data: the public /v1 API, called in-process through an ASGI
 transport with the signed-in user's bearer token, so permissions, audit, etags and idempotency
-are the API's own. (In-process beats loopback HTTP by the figure in docs/console.md.)"""
+are the API's own. In-process beats loopback HTTP by the figure in docs/console.md; setting
+KPLANE_CONSOLE_API_URL (e.g. http://127.0.0.1:8080) makes the console call that API over HTTP
+instead, which is how the benchmark measures the difference, and how a console process of its
+own would reach a remote API."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,9 +60,12 @@ class ApiFailure(Exception):
 def _client(request: Request) -> httpx.AsyncClient:
     client: httpx.AsyncClient | None = getattr(request.app.state, "console_http", None)
     if client is None:
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=request.app), base_url=BASE_URL, timeout=30
-        )
+        remote = os.environ.get("KPLANE_CONSOLE_API_URL", "")
+        if remote:
+            client = httpx.AsyncClient(base_url=remote, timeout=30)
+        else:
+            transport = httpx.ASGITransport(app=request.app)
+            client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30)
         request.app.state.console_http = client
     return client
 
