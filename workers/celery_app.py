@@ -47,6 +47,7 @@ def make_app() -> Celery:
         beat_schedule={
             "sweeper": {"task": "sweeper.resync", "schedule": worker.resync_seconds},
             "groups": {"task": "consumer_groups.resync", "schedule": worker.resync_seconds},
+            "lag": {"task": "consumer_groups.sample_lag", "schedule": worker.lag_sample_seconds},
         },
     )
     assert worker.task_time_limit < VISIBILITY_TIMEOUT / 4

@@ -49,6 +49,9 @@ class WorkerSettings(BaseSettings):
     # and what happens to a removed broker's volume once it is empty ("delete" or "retain").
     reassign_throttle_bytes: int = 50 * 1024 * 1024
     scale_in_volumes: Literal["delete", "retain"] = "delete"
+    # Consumer group lag history: total_lag of every group sampled this often, kept this long.
+    lag_sample_seconds: float = 30.0
+    lag_retention_hours: float = 24.0
 
 
 @lru_cache(maxsize=1)

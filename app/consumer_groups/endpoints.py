@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.clusters import service as clusters
-from app.consumer_groups import service, views
+from app.consumer_groups import repository, service, views
 from app.consumer_groups.schemas import (
     ConsumerGroupList,
     ConsumerGroupOut,
+    LagHistoryOut,
     ResetOffsetsIn,
     ResetOffsetsResponse,
 )
@@ -88,6 +89,34 @@ async def reset_offsets(
         return Result(operation_views.body(op))
 
     return await mutation.run(mutate)
+
+
+@router.get(
+    "/{group:path}/lag_history",
+    operation_id="getConsumerGroupLagHistory",
+    response_model=LagHistoryOut,
+)
+async def get_lag_history(
+    project: str,
+    cluster: str,
+    group: GroupId,
+    request: Request,
+    principal: PrincipalDep,
+    start_time: Annotated[
+        str | None, Query(max_length=64, description="RFC 3339; default: all that is kept.")
+    ] = None,
+) -> Response:
+    """The group's total and max lag as the workers sampled them (every 30 s by default, kept
+    24 h: KPLANE_WORKER_LAG_SAMPLE_SECONDS, KPLANE_WORKER_LAG_RETENTION_HOURS), oldest first,
+    at most the latest 10,000 samples."""
+    authorize(principal, project, Role.VIEWER)
+    since = service.since(start_time)
+    async with connection(request) as conn:
+        parent, _ = await clusters.get(conn, project, cluster)
+        samples = await repository.lag_history(
+            conn, parent.uid, group, since, service.MAX_LAG_SAMPLES
+        )
+    return Json(views.lag_history_body(project, cluster, group, samples))
 
 
 @router.get("/{group:path}", operation_id="getConsumerGroup", response_model=ConsumerGroupOut)

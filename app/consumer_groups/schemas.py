@@ -50,6 +50,17 @@ class ConsumerGroupList(BaseModel):
     next_page_token: str
 
 
+class LagSample(BaseModel):
+    time: str
+    total_lag: int
+    max_lag: int
+
+
+class LagHistoryOut(BaseModel):
+    group: str
+    samples: list[LagSample] = Field(description="Oldest first.")
+
+
 class TopicSelectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 

@@ -43,6 +43,7 @@ from app.models.base import utcnow
 from app.operations import service as operations
 
 TASK = "consumer_groups.apply"
+MAX_LAG_SAMPLES = 10_000
 _TERM = re.compile(r'^\s*(name|state)\s*(=|!=)\s*("(?:[^"\\]|\\.)*"|[A-Za-z0-9_.*-]+)\s*$')
 
 
@@ -129,6 +130,19 @@ class Pager:
             return ids, ""
         ids = ids[: self.size]
         return ids, encode_token(self.fingerprint, (ids[-1], ""))
+
+
+def since(start_time: str | None) -> datetime:
+    """The lag history's start: `start_time` (RFC 3339, with an offset), or the beginning."""
+    if start_time is None:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    try:
+        stamp = datetime.fromisoformat(start_time)
+    except ValueError:
+        raise invalid_field("start_time", "must be an RFC 3339 time") from None
+    if stamp.tzinfo is None:
+        raise invalid_field("start_time", "must carry a UTC offset")
+    return stamp
 
 
 def spec_of(body: ResetOffsetsIn) -> ResetSpec:

@@ -85,15 +85,28 @@ def _lag(committed: int | None, end: int | None) -> int | None:
     return max(0, end - committed)
 
 
+@dataclass(frozen=True)
+class Lag:
+    total: int
+    max: int
+
+
+def lag_of(
+    committed: Mapping[Partition, int | None], log_end: Mapping[Partition, int | None]
+) -> Lag:
+    """total_lag and max_lag over the partitions whose committed and end offsets are known."""
+    lags = [
+        lag for p, offset in committed.items() if (lag := _lag(offset, log_end.get(p))) is not None
+    ]
+    return Lag(sum(lags), max(lags, default=0))
+
+
 def body(project_id: str, cluster_id: str, group: ObservedGroup) -> dict[str, Any]:
     offsets = []
-    lags: list[int] = []
     for p in partitions_of(group):
         committed = group.committed.get(p)
         end = group.log_end.get(p)
         lag = _lag(committed, end)
-        if lag is not None:
-            lags.append(lag)
         offsets.append(
             {
                 "topic": p.topic,
@@ -103,6 +116,7 @@ def body(project_id: str, cluster_id: str, group: ObservedGroup) -> dict[str, An
                 "lag": lag,
             }
         )
+    totals = lag_of(group.committed, group.log_end)
     return {
         "name": name_of(project_id, cluster_id, group.group_id),
         "group_id": group.group_id,
@@ -123,9 +137,21 @@ def body(project_id: str, cluster_id: str, group: ObservedGroup) -> dict[str, An
             for m in group.members
         ],
         "offsets": offsets,
-        "total_lag": sum(lags),
-        "max_lag": max(lags, default=0),
+        "total_lag": totals.total,
+        "max_lag": totals.max,
         "observe_time": rfc3339(group.observe_time),
+    }
+
+
+def lag_history_body(
+    project_id: str, cluster_id: str, group_id: str, samples: Sequence[tuple[datetime, int, int]]
+) -> dict[str, Any]:
+    """`.../lag_history`: (time, total_lag, max_lag) samples, oldest first."""
+    return {
+        "group": name_of(project_id, cluster_id, group_id),
+        "samples": [
+            {"time": rfc3339(t), "total_lag": total, "max_lag": most} for t, total, most in samples
+        ],
     }
 
 

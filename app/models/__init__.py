@@ -4,7 +4,7 @@ from app.models.acls import Acl
 from app.models.audit import AuditRecord
 from app.models.base import Base
 from app.models.clusters import Cluster
-from app.models.consumer_groups import ConsumerGroupAction
+from app.models.consumer_groups import ConsumerGroupAction, ConsumerGroupLagSample
 from app.models.idempotency import IdempotencyRecord
 from app.models.operations import Operation
 from app.models.projects import Project
@@ -19,6 +19,7 @@ __all__ = [
     "Base",
     "Cluster",
     "ConsumerGroupAction",
+    "ConsumerGroupLagSample",
     "IdempotencyRecord",
     "Operation",
     "Project",

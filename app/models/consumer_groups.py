@@ -1,7 +1,8 @@
-"""Requested actions on a consumer group (an offset reset, a deletion), waiting for a worker.
+"""Requested actions on a consumer group (an offset reset, a deletion), waiting for a worker;
+and the groups' lag history.
 
 A consumer group is not desired state that kplane keeps converging: it lives on the brokers,
-and kplane only acts on it when asked. This table is what a request asked for, kept until a
+and kplane only acts on it when asked. An action row is what a request asked for, kept until a
 worker has carried it out (then the row goes, and the Operation holds the outcome), so that a
 lost message loses nothing: the workers' resync finds the row again.
 """
@@ -12,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -36,3 +37,26 @@ class ConsumerGroupAction(Base):
     # The reset asked for (ResetOffsetsIn as JSON, without validate_only); {} for a deletion.
     spec: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConsumerGroupLagSample(Base):
+    """One group's lag at one time, written by the workers' lag sampler; bounded: rows older
+    than the retention (KPLANE_WORKER_LAG_RETENTION_HOURS) are deleted as new ones arrive."""
+
+    __tablename__ = "consumer_group_lag_samples"
+    __table_args__ = (
+        Index(
+            "ix_consumer_group_lag_samples_cluster_uid_group_id_time",
+            "cluster_uid",
+            "group_id",
+            "time",
+        ),
+        Index("ix_consumer_group_lag_samples_time", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    cluster_uid: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.uid", ondelete="CASCADE"))
+    group_id: Mapped[str] = mapped_column(String(255))
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    total_lag: Mapped[int] = mapped_column(BigInteger)
+    max_lag: Mapped[int] = mapped_column(BigInteger)

@@ -2,7 +2,8 @@
 exact, a reset or delete is refused while a member is connected (at request time, and again
 by the worker at apply time), and once the consumers are gone `validate_only` shows the table,
 a reset moves the offsets where asked (a new consumer starts there), `to_timestamp` lands on the
-first offset at or after it, `shift_by` clamps at the log start, and an EMPTY group deletes."""
+first offset at or after it, `shift_by` clamps at the log start, the lag history holds the
+sampler's figures, and an EMPTY group deletes."""
 
 from __future__ import annotations
 
@@ -317,6 +318,22 @@ def test_the_worker_checks_the_group_is_empty_when_it_applies(
     _until(stack, path, lambda b: b["state"] == "EMPTY", "the group EMPTY")
     # The late consumer committed nothing (auto commit off); the reset wrote nothing.
     assert _committed(_group(stack, path)) == before
+
+
+def test_the_lag_history_samples_the_group(stack: Stack, path: str) -> None:
+    """The sampler (beat, every 30 s) recorded the lag the group has had since its last reset
+    (offsets 3, 7, 0 of 10 each)."""
+    body = _until(stack, path, lambda b: b["total_lag"] == 20, "the lag as last reset")
+    assert body["max_lag"] == 10
+
+    def sampled() -> list[dict[str, Any]]:
+        samples = stack.ok("GET", f"{path}/{GROUP}/lag_history")["samples"]
+        return [s for s in samples if (s["total_lag"], s["max_lag"]) == (20, 10)]
+
+    wait_for(sampled, 90, "a lag sample of 20 / 10", interval=2)
+    samples = stack.ok("GET", f"{path}/{GROUP}/lag_history")["samples"]
+    times = [datetime.fromisoformat(s["time"]) for s in samples]
+    assert times == sorted(times)
 
 
 def test_an_empty_group_deletes(stack: Stack, path: str) -> None:

@@ -13,6 +13,7 @@ from app.consumer_groups.brokers import ADMIN_USERNAME, Listing, admin_password
 from app.consumer_groups.service import GroupFilter
 from app.consumer_groups.views import (
     Bounds,
+    Lag,
     Member,
     ObservedGroup,
     Partition,
@@ -20,6 +21,7 @@ from app.consumer_groups.views import (
     ResetSpec,
     TopicSelection,
     body,
+    lag_of,
     plan_reset,
     select_partitions,
 )
@@ -125,3 +127,9 @@ def test_filter_by_name_prefix_and_state() -> None:
     for bad in ("state = SLEEPY", "labels.a = b", "name ~ x"):
         with pytest.raises(ApiError):
             GroupFilter.parse(bad)
+
+
+def test_lag_of_counts_only_partitions_with_both_offsets_known() -> None:
+    lag = lag_of({A0: 2, A1: None, B0: 5}, {A0: 10, A1: 10, B0: 4})
+    assert (lag.total, lag.max) == (8, 8)  # B0 committed past a moved end: lag 0, not -1
+    assert lag_of({}, {}) == Lag(0, 0)

@@ -1,6 +1,6 @@
 """A cluster's consumer groups on its brokers, for the workers (confluent-kafka's AdminClient):
-the reads an offset reset needs at apply time, and the two writes (alter the committed offsets,
-delete the group).
+the reads an offset reset needs at apply time and the lag sampler needs, and the two writes
+(alter the committed offsets, delete the group).
 
 The brokers themselves refuse both writes while the group has members (Kafka answers
 UNKNOWN_MEMBER_ID / NON_EMPTY_GROUP), so "EMPTY at apply time" does not rest on the describe
@@ -61,6 +61,10 @@ class GroupAdmin(Protocol):
 
     def committed(self, group: str) -> dict[Partition, int | None]: ...
 
+    def committed_of(self, groups: Collection[str]) -> dict[str, dict[Partition, int | None]]:
+        """Each group's committed offsets ({} for a group the brokers do not have)."""
+        ...
+
     def partition_counts(self, topics: Collection[str]) -> dict[str, int | None]: ...
 
     def bounds(self, partitions: Collection[Partition]) -> dict[Partition, Bounds]: ...
@@ -70,6 +74,12 @@ class GroupAdmin(Protocol):
     ) -> dict[Partition, int]: ...
 
     def alter(self, group: str, offsets: Mapping[Partition, int]) -> None: ...
+
+    def list_groups(self) -> list[str]:
+        """Every group's id; TransientError if any broker did not list its groups."""
+        ...
+
+    def log_end(self, partitions: Collection[Partition]) -> dict[Partition, int]: ...
 
     def delete(self, group: str) -> None: ...
 
@@ -127,16 +137,28 @@ class ConfluentGroupAdmin:
         return None if state == "DEAD" else state
 
     def committed(self, group: str) -> dict[Partition, int | None]:
-        request = [ConsumerGroupTopicPartitions(group)]
-        future = self._client.list_consumer_group_offsets(request, **self._kw)[group]
-        try:
-            result = self._result(future, f"offsets of group {group!r}")
-        except KafkaException:
-            return {}
-        return {
-            _partition(tp): None if tp.offset == _NO_OFFSET else tp.offset
-            for tp in result.topic_partitions or []
+        return self.committed_of([group])[group]
+
+    def committed_of(self, groups: Collection[str]) -> dict[str, dict[Partition, int | None]]:
+        # One request per group (the client takes one group per call), all sent at once.
+        futures = {
+            g: self._client.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(g)], **self._kw
+            )[g]
+            for g in groups
         }
+        out: dict[str, dict[Partition, int | None]] = {}
+        for group, future in futures.items():
+            try:
+                result = self._result(future, f"offsets of group {group!r}")
+            except KafkaException:
+                out[group] = {}
+                continue
+            out[group] = {
+                _partition(tp): None if tp.offset == _NO_OFFSET else tp.offset
+                for tp in result.topic_partitions or []
+            }
+        return out
 
     def partition_counts(self, topics: Collection[str]) -> dict[str, int | None]:
         if not topics:
@@ -171,6 +193,15 @@ class ConfluentGroupAdmin:
         self, partitions: Collection[Partition], epoch_ms: int
     ) -> dict[Partition, int]:
         return self._offsets(partitions, OffsetSpec.for_timestamp(epoch_ms))
+
+    def list_groups(self) -> list[str]:
+        result = self._result(self._client.list_consumer_groups(**self._kw), "list groups")
+        if result.errors:
+            raise TransientError(f"{len(result.errors)} broker(s) did not list their groups")
+        return sorted(g.group_id for g in result.valid)
+
+    def log_end(self, partitions: Collection[Partition]) -> dict[Partition, int]:
+        return self._offsets(partitions, _LATEST)
 
     def alter(self, group: str, offsets: Mapping[Partition, int]) -> None:
         tps = [TopicPartition(p.topic, p.partition, offset) for p, offset in offsets.items()]

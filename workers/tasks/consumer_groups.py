@@ -1,7 +1,8 @@
 """`consumer_groups.apply(cluster_uid)` — carry out the cluster's pending consumer group
 actions (offset resets, deletions) — and `consumer_groups.resync`, which beat runs so that an
 action whose message was lost (Redis flushed, a worker killed) is still carried out: the rows in
-Postgres, not the messages, say what is pending."""
+Postgres, not the messages, say what is pending. Beat also runs `consumer_groups.sample_lag`,
+the lag history's sampler (every KPLANE_WORKER_LAG_SAMPLE_SECONDS)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,20 @@ def resync() -> int:
     for uid in uids:
         runtime.enqueue(APPLY, str(uid))
     return len(uids)
+
+
+@task("consumer_groups.sample_lag")
+def sample_lag() -> int:
+    """One lag sample of every group; one sampler at a time, however many workers and beats."""
+    settings = get_worker_settings()
+    with db.advisory_lock("consumer_groups.sample_lag", "all") as held:
+        if not held:
+            return 0
+        with db.sessions()() as session:
+            return consumer_groups.sample_lag(
+                session,
+                _admin,
+                get_settings().fernet_key,
+                timedelta(hours=settings.lag_retention_hours),
+                utcnow(),
+            )

@@ -114,3 +114,32 @@ async def test_brokers_that_do_not_answer_are_503_with_retry_after(
         assert r.json()["error"]["status"] == "UNAVAILABLE"
         assert reason(r) == "BROKERS_UNAVAILABLE"
         assert time.monotonic() - started < 10  # a short timeout, not the client's default
+
+
+async def test_lag_history_reads_the_samples_oldest_first(world: World, app: FastAPI) -> None:
+    h = f"{G}/orders-app/lag_history"
+    r = await world.call("GET", h, role="viewer")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"group": "projects/p/clusters/c/consumer_groups/orders-app", "samples": []}
+    async with app.state.pool.acquire() as conn:
+        uid = await conn.fetchval("SELECT uid FROM clusters WHERE cluster_id = 'c'")
+        await conn.executemany(
+            "INSERT INTO consumer_group_lag_samples (cluster_uid, group_id, time, total_lag, "
+            "max_lag) VALUES ($1, $2, $3::text::timestamptz, $4, $5)",
+            [
+                (uid, "orders-app", "2026-12-02T06:00:30Z", 7, 4),
+                (uid, "orders-app", "2026-12-02T06:00:00Z", 9, 5),
+                (uid, "other-app", "2026-12-02T06:00:00Z", 1, 1),
+            ],
+        )
+    body = (await world.call("GET", h, role="viewer")).json()
+    assert body["samples"] == [
+        {"time": "2026-12-02T06:00:00Z", "total_lag": 9, "max_lag": 5},
+        {"time": "2026-12-02T06:00:30Z", "total_lag": 7, "max_lag": 4},
+    ]
+    r = await world.call("GET", h, params={"start_time": "2026-12-02T06:00:10+00:00"})
+    assert [s["total_lag"] for s in r.json()["samples"]] == [7]
+    for bad in ("soon", "2026-12-02T06:00:10"):
+        r = await world.call("GET", h, params={"start_time": bad})
+        assert r.status_code == 400 and "start_time" in violations(r)
+    assert (await world.call("GET", h, role="other")).status_code == 403
