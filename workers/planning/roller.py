@@ -170,6 +170,10 @@ def controller_blocker(pod: PodFacts, quorum: QuorumFacts | None, max_lag: int) 
     others = sorted(v for v in voters if v != pod.node_id)
     caught_up = [v for v in others if quorum.lag.get(v, 0) <= max_lag or v == quorum.leader_id]
     if pod.node_id == quorum.leader_id:
+        if not others:
+            # The only controller: no other to wait for (its restart is a short metadata
+            # outage the cluster's shape accepts; the brokers keep serving meanwhile).
+            return ""
         need = len(others) // 2 + 1
         if len(caught_up) < need:
             return (

@@ -217,11 +217,17 @@ class Pass:
     bootstrap: str = ""
     # Why the brokers are healthy (the Ready condition's message once ACTIVE).
     health: str = ""
+    # Ready before this pass: taken at the start, as recording the status refreshes `row`.
+    was_ready: bool = False
     _pods: Pods | None = None
 
     @classmethod
     def start(cls, ctx: Context, c: Cluster, row: ResourceStatus | None) -> Pass:
-        return cls(ctx, c, row, ClusterData.load(row.data if row is not None else None))
+        was_ready = row is not None and any(
+            cond.get("type") == "Ready" and cond.get("status") == "True" for cond in row.conditions
+        )
+        data = ClusterData.load(row.data if row is not None else None)
+        return cls(ctx, c, row, data, was_ready=was_ready)
 
     @property
     def namespace(self) -> str:
@@ -234,13 +240,6 @@ class Pass:
     @property
     def first_time(self) -> bool:
         return self.row is None or self.row.observed_generation == 0
-
-    @cached_property
-    def was_ready(self) -> bool:
-        """Ready before this pass (read before this pass records anything)."""
-        return self.row is not None and any(
-            c.get("type") == "Ready" and c.get("status") == "True" for c in self.row.conditions
-        )
 
     @cached_property
     def spec(self) -> build.ClusterSpec:

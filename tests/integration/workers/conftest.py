@@ -313,9 +313,15 @@ class NodesKube:
                 name = f"{sts['metadata']['name']}-{ordinal}"
                 if name in self.gone:
                     continue
+                status = sts.get("status") or {}
+                revision = status.get("updateRevision", "")
+                seen = status.get("observedGeneration", 0) >= sts["metadata"]["generation"]
+                if name not in self.pods and not (revision and seen):
+                    # The StatefulSet controller creates pods from the revision it computed
+                    # for the current template; before that, there is no pod.
+                    continue
                 if name not in self.pods:
                     labels = dict(template["metadata"].get("labels") or {})
-                    revision = (sts.get("status") or {}).get("updateRevision", "")
                     labels[names.LABEL_REVISION] = revision
                     self.pods[name] = {
                         "metadata": {

@@ -5,6 +5,7 @@ nothing to Kubernetes, Kafka or Postgres; then the deletion removes namespace an
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,12 +15,15 @@ from sqlalchemy.orm import Session
 from app.models import Cluster, Operation, ResourceStatus
 from app.models.base import utcnow
 from devstack.kube.substrate import KubeSubstrate
+from devstack.pytest_plugin import wait_until
 from tests.integration.workers.conftest import (
     NodesKube,
+    PassResult,
     SharedKafka,
     assert_progress_written_once_per_pass,
     converge,
     no_pods_namespace,
+    operation_seen,
     run_pass,
     seed_cluster,
 )
@@ -52,6 +56,12 @@ def resource_versions(kube: NodesKube, namespace: str) -> dict[str, str]:
     return out
 
 
+def _stopped_at_pods(engine: Engine, kube: NodesKube, uid: uuid.UUID) -> PassResult | None:
+    result = run_pass(engine, cluster.reconcile, uid, kube=kube)
+    reason = getattr(result.outcome, "reason", "")
+    return result if reason == "waiting for the pods to be ready" else None
+
+
 def test_a_new_cluster_becomes_active_then_a_second_pass_writes_nothing(
     engine: Engine, kafka: SharedKafka, kube: NodesKube
 ) -> None:
@@ -72,11 +82,31 @@ def test_a_new_cluster_becomes_active_then_a_second_pass_writes_nothing(
         )
         session.commit()
 
+    # The broker is down at first: the pass must wait for its pod, and say so.
+    kafka.local.stop_node(100)
+    try:
+        waited = wait_until(
+            lambda: _stopped_at_pods(engine, kube, uid), 120, "a pass waiting for the pods"
+        )
+    finally:
+        kafka.local.start_node(100, wait=False)
+    assert waited.kafka_writes == 0
+    with Session(engine) as session:
+        st = session.get(ResourceStatus, uid)
+        assert st is not None and st.state == "CREATING"
+        waiting = {c["type"]: (c["status"], c["message"]) for c in st.conditions}
+        assert waiting["Ready"] == ("False", "waiting for the pods to be ready")
+        assert waiting["BrokersReady"] == ("False", "0/1 broker pods ready")
+    op = operation_seen(engine, "create-c")
+    steps = {s["name"]: s["state"] for s in op.visible[3]}
+    assert steps == {
+        name: ("DONE" if i < cluster.STEP_NAMES.index("pods") else "PENDING")
+        for i, name in enumerate(cluster.STEP_NAMES)
+    } | {"pods": "RUNNING"}
+    assert op.visible[2] == "waiting for the pods to be ready"
+
     passes, seen = converge(engine, kube, uid, 180, operation_id="create-c")
-    assert_progress_written_once_per_pass(seen)
-    # While it waited, the Operation named the runbook's step it waited at.
-    running = {s["name"] for o in seen[:-1] for s in o.visible[3] if s["state"] == "RUNNING"}
-    assert running and running <= set(cluster.STEP_NAMES), running
+    assert_progress_written_once_per_pass([op, *seen])
     done, percent, message, _steps, error, response = seen[-1].visible
     assert (done, percent, message, error) == (True, 100, "done", None)
     assert response["name"] == "projects/p/clusters/c" and response["state"] == "ACTIVE"

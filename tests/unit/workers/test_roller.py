@@ -171,6 +171,16 @@ def test_active_controller_waits_for_a_caught_up_majority() -> None:
     assert plan(RollInput(pods({"kafka-controller-1"}), QUORUM, healthy())).action.kind == "delete"
 
 
+def test_a_sole_controller_restarts_with_nothing_to_wait_for() -> None:
+    # controller_count 1: no other voter can be caught up; waiting for one would block forever.
+    single = [
+        PodFacts("kafka-controller-0", "controller", 0, ready=True, current=False),
+        PodFacts("kafka-broker-0", "broker", 100, ready=True, current=True),
+    ]
+    p = plan(RollInput(single, QuorumFacts(leader_id=0, lag={0: 0}), healthy()))
+    assert p.action.kind == "delete" and p.action.pod == "kafka-controller-0"
+
+
 def test_follower_waits_when_the_rest_would_lose_a_majority() -> None:
     quorum = QuorumFacts(leader_id=1, lag={0: 0, 1: 0, 2: 50_000})
     p = plan(RollInput(pods({"kafka-controller-0"}), quorum, healthy()))
