@@ -16,6 +16,7 @@ from cli.commands import (
     acls,
     audit_logs,
     clusters,
+    consumer_groups,
     kafka_versions,
     login,
     operations,
@@ -68,6 +69,7 @@ app.add_typer(clusters.app, name="clusters")
 app.add_typer(topics.app, name="topics")
 app.add_typer(acls.app, name="acls")
 app.add_typer(users.app, name="users")
+app.add_typer(consumer_groups.app, name="consumer-groups")
 app.add_typer(operations.app, name="operations")
 app.add_typer(audit_logs.app, name="audit-logs")
 app.add_typer(kafka_versions.app, name="kafka-versions")

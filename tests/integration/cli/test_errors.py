@@ -106,3 +106,17 @@ def test_retries_of_503_reuse_one_idempotency_key(kplane: Kplane, flaky: str) ->
     assert len(Flaky.calls) == 3
     assert paths == {"/v1/projects/p/clusters/c/topics?topic_id=t"}
     assert len(keys) == 1 and None not in keys
+
+
+def test_consumer_groups_of_a_cluster_without_brokers_is_an_api_error(kplane: Kplane) -> None:
+    r = kplane.run("consumer-groups", "list", "-c", "main")
+    assert r.returncode == 1
+    assert "FAILED_PRECONDITION (CLUSTER_NOT_READY)" in r.stderr
+    assert "has no running brokers yet" in r.stderr
+
+
+def test_reset_offsets_takes_exactly_one_target(kplane: Kplane) -> None:
+    r = kplane.run("consumer-groups", "reset-offsets", "g", "-c", "main", "--to-earliest",
+                   "--to-latest")  # fmt: skip
+    assert r.returncode == 2
+    assert "exactly one of" in r.stderr

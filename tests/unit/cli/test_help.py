@@ -37,6 +37,7 @@ def test_every_resource_group_and_verb_is_there() -> None:
         "acls": "create get list update delete add-entry remove-entry",
         "users": "create get list update delete rotate-password",
         "operations": "get list wait cancel",
+        "consumer-groups": "list get reset-offsets delete",
         "audit-logs": "list",
         "kafka-versions": "list",
         "context": "list use delete",
