@@ -5,8 +5,9 @@
   empty plans, updates, drift, plan-time refusals, imports and a destroy checked through the API.
 - tofu killed mid-apply, then a re-apply: converges with no duplicates and no 409s.
 - The README's main.tf (a project, a 1-broker cluster, a topic, a user and an ACL) is applied
-  by `tofu` with the built provider binary via dev_overrides, then planned (no changes), then
-  destroyed, and the API confirms nothing is left.
+  by `tofu` with the built provider binary via dev_overrides, then planned (no changes), every
+  resource removed from state and imported (plan: no changes), then destroyed, and the API
+  confirms nothing is left.
 """
 
 from __future__ import annotations
@@ -99,6 +100,21 @@ def test_readme_main_tf_applies_plans_clean_and_destroys(
             tofu, ["plan", "-detailed-exitcode", "-no-color", "-input=false"], work, ok=(0, 2)
         )
         assert plan.returncode == 0, f"plan after apply is not empty:\n{plan.stdout}"
+        # Import of every resource into an empty state, by API path and by short form.
+        imports = {
+            "kplane_project.demo": project,
+            "kplane_cluster.dev": f"projects/{project}/clusters/dev",
+            "kplane_topic.orders": f"{project}/dev/orders",
+            "kplane_user.app": f"projects/{project}/clusters/dev/users/app",
+            "kplane_acl.orders": f"{project}/dev/topic/orders",
+        }
+        terraform.run(tofu, ["state", "rm", *imports], work)
+        for address, import_id in imports.items():
+            terraform.run(tofu, ["import", "-no-color", "-input=false", address, import_id], work)
+        plan = terraform.run(
+            tofu, ["plan", "-detailed-exitcode", "-no-color", "-input=false"], work, ok=(0, 2)
+        )
+        assert plan.returncode == 0, f"plan after import is not empty:\n{plan.stdout}"
     finally:
         terraform.run(tofu, ["destroy", "-auto-approve", "-no-color", "-input=false"], work, 900)
     print(f"README main.tf: apply {applied:.1f}s, total {time.monotonic() - started:.1f}s")
