@@ -40,12 +40,20 @@ def route_template(scope: Scope) -> str:
     return template if isinstance(template, str) and template else UNMATCHED
 
 
+# Each series' children, looked up once (`labels()` costs about as much as the update): as
+# bounded as the series themselves.
+_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(scope: Scope, status: int, seconds: float) -> None:
     """Count one answered HTTP request (called by the request middleware once it ended)."""
     method = str(scope.get("method", ""))
-    labels = (method if method in _METHODS else "OTHER", route_template(scope), str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    key = (method if method in _METHODS else "OTHER", route_template(scope), str(status))
+    series = _series.get(key)
+    if series is None:
+        series = _series[key] = (REQUESTS.labels(*key), LATENCY.labels(*key))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 @router.get("/metrics", include_in_schema=False)
