@@ -64,7 +64,8 @@ def _client(request: Request) -> httpx.AsyncClient:
         if remote:
             client = httpx.AsyncClient(base_url=remote, timeout=30)
         else:
-            transport = httpx.ASGITransport(app=request.app)
+            # An API failure arrives as its 5xx answer (an error page), not as an exception.
+            transport = httpx.ASGITransport(app=request.app, raise_app_exceptions=False)
             client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30)
         request.app.state.console_http = client
     return client
