@@ -5,8 +5,8 @@ Operations the workers carry out).
 Consumer groups are not desired state: they live on the brokers, so a GET asks the brokers.
 Each read has a short timeout, and a broker that does not answer in time is a 503 with
 Retry-After (`BrokersUnavailable`), never a 500. Reads for GET and list are cached for
-`CACHE_SECONDS` per cluster (the group listing, each group's description and offsets, the log
-end offsets), and concurrent identical reads share one request, so that a console refreshing
+`CACHE_SECONDS` per cluster (the group listing, and each page's groups with their offsets),
+and concurrent identical reads share one request, so that a console refreshing
 1,000 groups does not multiply requests to the brokers; a mutation reads `fresh`.
 
 The client logs in as the control plane's own principal, whose password is derived from the
@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from confluent_kafka import (
@@ -184,51 +184,39 @@ class Brokers:
 
     async def describe(self, group_ids: list[str], fresh: bool = False) -> list[ObservedGroup]:
         """The groups (those the brokers know; a missing one is left out), each with its
-        committed offsets and their partitions' log end offsets."""
-        found = await asyncio.gather(*(self._one(g, fresh) for g in group_ids))
-        groups = [g for g in found if g is not None]
-        wanted = {p for g in groups for p in (*g.committed, *_assigned(g.members))}
-        ends = await self.log_end(wanted, fresh)
-        return [
-            ObservedGroup(
-                group_id=g.group_id,
-                state=g.state,
-                protocol=g.protocol,
-                simple=g.simple,
-                coordinator=g.coordinator,
-                members=g.members,
-                committed=g.committed,
-                log_end={p: ends.get(p) for p in (*g.committed, *_assigned(g.members))},
-                observe_time=g.observe_time,
-            )
-            for g in groups
-        ]
+        committed offsets and their partitions' log end offsets: one DescribeGroups for them
+        all, their offsets (one request per group, all at once), one ListOffsets."""
 
-    async def _one(self, group_id: str, fresh: bool) -> ObservedGroup | None:
-        async def read() -> ObservedGroup | None:
+        async def read() -> list[ObservedGroup]:
             described, committed = await asyncio.gather(
-                self._description(group_id), self.committed(group_id)
+                self._descriptions(group_ids),
+                asyncio.gather(*(self.committed(g) for g in group_ids)),
             )
-            if described is None:
-                return None
-            return ObservedGroup(
-                group_id=group_id,
-                state=described.state,
-                protocol=described.protocol,
-                simple=described.simple,
-                coordinator=described.coordinator,
-                members=described.members,
-                committed=committed,
-                log_end={},
-                observe_time=utcnow(),
-            )
+            offsets = dict(zip(group_ids, committed, strict=True))
+            groups = [d for g in group_ids if (d := described.get(g)) is not None]
+            listed = {g.group_id: [*offsets[g.group_id], *_assigned(g.members)] for g in groups}
+            ends = await self._offsets({p for ps in listed.values() for p in ps}, _LATEST)
+            return [
+                replace(
+                    g,
+                    committed=offsets[g.group_id],
+                    log_end={p: ends.get(p) for p in listed[g.group_id]},
+                )
+                for g in groups
+            ]
 
-        return await self._cached(("group", group_id), fresh, read)
+        return await self._cached(("groups", tuple(group_ids)), fresh, read)
 
-    async def _description(self, group_id: str) -> ObservedGroup | None:
-        futures = self._admin.describe_consumer_groups([group_id], **self._kw)
+    async def _descriptions(self, group_ids: list[str]) -> dict[str, ObservedGroup | None]:
+        if not group_ids:
+            return {}
+        futures = self._admin.describe_consumer_groups(group_ids, **self._kw)
+        found = await asyncio.gather(*(self._description(g, futures[g]) for g in group_ids))
+        return dict(zip(group_ids, found, strict=True))
+
+    async def _description(self, group_id: str, future: Future[Any]) -> ObservedGroup | None:
         try:
-            d = await self._wait(futures[group_id], f"the description of group {group_id!r}")
+            d = await self._wait(future, f"the description of group {group_id!r}")
         except KafkaException:
             return None  # GROUP_ID_NOT_FOUND
         state = _state(d.state)
@@ -260,7 +248,7 @@ class Brokers:
 
     async def state_of(self, group_id: str) -> str | None:
         """The group's state now (no cache); None when the brokers do not have it."""
-        described = await self._description(group_id)
+        described = (await self._descriptions([group_id]))[group_id]
         return None if described is None else described.state
 
     async def committed(self, group_id: str) -> dict[Partition, int | None]:
@@ -288,12 +276,6 @@ class Brokers:
             except KafkaException:
                 continue
         return out
-
-    async def log_end(
-        self, partitions: Collection[Partition], fresh: bool = False
-    ) -> dict[Partition, int]:
-        ordered = tuple(sorted(partitions))
-        return await self._cached(("end", ordered), fresh, lambda: self._offsets(ordered, _LATEST))
 
     async def bounds(self, partitions: Collection[Partition]) -> dict[Partition, Bounds]:
         starts, ends = await asyncio.gather(

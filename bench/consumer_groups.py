@@ -1,0 +1,118 @@
+"""`GET .../consumer_groups` for 1,000 groups (pages of 100) beside Kafka's own
+ListConsumerGroups + ListConsumerGroupOffsets through confluent-kafka, in the same run, on the
+same 1-broker cluster (goal: the API at most 1.5x).
+
+Each API walk follows `next_page_token` through all ten pages; its caches (2 s) are let expire
+before each cold walk, so a cold walk pays for every broker request (the listing once, one
+DescribeGroups and ListOffsets per page, one OffsetFetch per group). A warm walk right after
+shows what a console refresh loop costs. The raw side sends the listing, then every group's
+OffsetFetch at once — what the API's list needs at the least (it also describes the groups and
+reads the log end offsets, for members and lag). The two alternate, so a slower moment of the
+machine hits both."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from concurrent.futures import Future
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from app.consumer_groups.brokers import CACHE_SECONDS
+from bench.workers_stack import BenchStack, bench_stack
+from workers.adapters.kafka_admin import confluent_config
+from workers.builders import names
+
+CLUSTER = "/v1/projects/bench/clusters/g"
+TOPIC = "bench-cg"
+PARTITIONS = 10
+PREFIX = "bench-g-"
+
+
+def admin_client(stack: BenchStack) -> AdminClient:
+    cluster = stack.ok("GET", CLUSTER)
+    secret = stack.substrate.rest().get(
+        f"/api/v1/namespaces/kplane-{cluster['uid']}/secrets/{names.SECRET}"
+    )
+    return AdminClient(
+        confluent_config(
+            cluster["bootstrap_servers"], names.ADMIN_USERNAME, names.admin_password_in(secret)
+        )
+    )
+
+
+def make_groups(admin: AdminClient, count: int) -> None:
+    """`count` EMPTY groups, each with a committed offset on every partition of the topic."""
+    for future in admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1)]).values():
+        future.result(timeout=60)
+    futures: list[Future[Any]] = []
+    for i in range(count):
+        tps = [TopicPartition(TOPIC, p, 0) for p in range(PARTITIONS)]
+        request = [ConsumerGroupTopicPartitions(f"{PREFIX}{i:05d}", tps)]
+        futures += admin.alter_consumer_group_offsets(request, request_timeout=60).values()
+    for future in futures:
+        future.result(timeout=120)
+
+
+def api_walk(stack: BenchStack, page_size: int) -> tuple[float, int]:
+    """Seconds to read every page, and how many groups they held."""
+    started = time.perf_counter()
+    token, seen = "", 0
+    while True:
+        params = {"filter": f'name = "{PREFIX}*"', "page_size": page_size, "page_token": token}
+        body = stack.ok("GET", f"{CLUSTER}/consumer_groups", params=params)
+        seen += len(body["consumer_groups"])
+        token = body["next_page_token"]
+        if not token:
+            return time.perf_counter() - started, seen
+
+
+def raw_walk(admin: AdminClient) -> tuple[float, int]:
+    started = time.perf_counter()
+    listed = admin.list_consumer_groups(request_timeout=30).result(timeout=60)
+    ids = [g.group_id for g in listed.valid if g.group_id.startswith(PREFIX)]
+    futures = [admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g)])[g] for g in ids]
+    for future in futures:
+        future.result(timeout=60)
+    return time.perf_counter() - started, len(ids)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--groups", type=int, default=1000)
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with bench_stack() as stack:
+        stack.ok("POST", "/v1/projects", params={"project_id": "bench"}, json={})
+        stack.create_cluster("bench", "g", brokers=1)
+        admin = admin_client(stack)
+        make_groups(admin, args.groups)
+        cold, warm, raw = [], [], []
+        for _ in range(args.rounds):
+            time.sleep(CACHE_SECONDS + 0.2)  # let the API's caches expire: a cold walk
+            seconds, seen = api_walk(stack, args.page_size)
+            assert seen == args.groups, seen
+            cold.append(seconds)
+            warm.append(api_walk(stack, args.page_size)[0])
+            seconds, seen = raw_walk(admin)
+            assert seen == args.groups, seen
+            raw.append(seconds)
+        del admin  # its connections must not outlive the cluster
+    c, w, r = statistics.median(cold), statistics.median(warm), statistics.median(raw)
+    pages = -(-args.groups // args.page_size)
+    print(
+        f"{args.groups} groups, {pages} pages of {args.page_size}, median of {args.rounds}:\n"
+        f"  GET .../consumer_groups, cold (caches expired): {c * 1000:.0f} ms = {c / r:.2f}x raw"
+        "  (goal <= 1.5x)\n"
+        f"  GET .../consumer_groups, warm (within {CACHE_SECONDS:g} s): {w * 1000:.0f} ms = "
+        f"{w / r:.2f}x raw\n"
+        f"  raw ListConsumerGroups + {args.groups} x ListConsumerGroupOffsets: {r * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
