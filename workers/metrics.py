@@ -1,10 +1,12 @@
 """The workers' Prometheus metrics: how long reconcile passes take and how they end, per kind,
-and how many messages wait in the task queue; served by a worker's main process.
+how many messages wait in the task queue and how many resources are unconverged; served by a
+worker's main process.
 
 Celery's prefork pool runs tasks in child processes, so the values live in prometheus-client's
 multiprocess files, in a fresh directory per worker start: each child writes its own, and the
 main process's HTTP server (`serve`, started on `worker_init`, before the pool forks) sums them
-at scrape time. The queue depth is read from Redis at scrape time.
+at scrape time. The queue depth (Redis) and the unconverged resources (Postgres) are read at
+scrape time.
 
 Off unless KPLANE_WORKER_METRICS_PORT is set (a setting of its own for now: to be folded into
 workers.config.WorkerSettings).
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
@@ -24,6 +26,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from app.models import ResourceStatus
+from app.models.base import DesiredState
+from workers import store
 
 log = logging.getLogger("kplane.workers")
 # prometheus-client leaves these two untyped.
@@ -46,9 +56,14 @@ class MetricsSettings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 (scraped from the cluster network)
 
 
+def kind_of(task_name: str) -> str:
+    """The `kind` label of a reconcile task: "clusters.reconcile" is "clusters"."""
+    return task_name.split(".", 1)[0]
+
+
 def observe_reconcile(task_name: str, outcome: str, seconds: float) -> None:
-    """One finished pass of `task_name` ("clusters.reconcile" is kind "clusters")."""
-    RECONCILE.labels(task_name.split(".", 1)[0], outcome).observe(seconds)
+    """One finished pass of `task_name`."""
+    RECONCILE.labels(kind_of(task_name), outcome).observe(seconds)
 
 
 class QueueDepth(Collector):
@@ -71,7 +86,51 @@ class QueueDepth(Collector):
         yield family
 
 
-def serve(settings: MetricsSettings, redis_url: str, queue: str) -> str:
+class Unconverged(Collector):
+    """Resources of each kind that are unconverged (`store.unconverged`, the sweeper's one
+    definition), counted at scrape time; no sample when Postgres does not answer.
+
+    Connections are not pooled (NullPool): the main process may fork a new pool child at any
+    time, and a child must not inherit an open connection of the parent's."""
+
+    def __init__(self, database_url: str, kinds: Sequence[tuple[str, type[DesiredState]]]) -> None:
+        self.engine = create_engine(
+            database_url, poolclass=NullPool, connect_args={"connect_timeout": 2}
+        )
+        self.kinds = kinds
+
+    def collect(self) -> Iterator[Metric]:
+        counts: dict[str, int] = {}
+        try:
+            with Session(self.engine) as session:
+                for kind, model in self.kinds:
+                    query = (
+                        select(func.count())
+                        .select_from(model)
+                        .outerjoin(ResourceStatus, ResourceStatus.resource_uid == model.uid)
+                        .where(store.unconverged(model))
+                    )
+                    counts[kind] = int(session.scalar(query) or 0)
+        except SQLAlchemyError as exc:
+            log.warning("unconverged resources unavailable: %s", exc)
+            return
+        family = GaugeMetricFamily(
+            "kplane_unconverged_resources",
+            "Resources whose actual state has not reached their desired state yet.",
+            labels=["kind"],
+        )
+        for kind, count in counts.items():
+            family.add_metric([kind], count)
+        yield family
+
+
+def serve(
+    settings: MetricsSettings,
+    redis_url: str,
+    queue: str,
+    database_url: str,
+    kinds: Sequence[tuple[str, type[DesiredState]]],
+) -> str:
     """Start the metrics server in this (the main) process; children forked later report to it.
     Returns the values' directory, for the caller to remove at shutdown."""
     directory = tempfile.mkdtemp(prefix="kplane-worker-metrics-")
@@ -83,6 +142,7 @@ def serve(settings: MetricsSettings, redis_url: str, queue: str) -> str:
     _multiprocess_collector(registry, path=directory)
     client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
     registry.register(QueueDepth(client, queue))
+    registry.register(Unconverged(database_url, kinds))
     start_http_server(settings.port, addr=settings.host, registry=registry)
     log.info("worker metrics on %s:%d (values in %s)", settings.host, settings.port, directory)
     return directory

@@ -20,7 +20,7 @@ from workers.config import get_worker_settings
 from workers.outcome import Failed, Outcome, PermanentError, Ready, RequeueAfter, TransientError
 from workers.reconcilers import acls, cluster, topics, users
 from workers.reconcilers.context import Context
-from workers.tasks import runtime
+from workers.tasks import runtime, sweeper
 
 log = logging.getLogger("kplane.workers")
 Reconciler = Callable[[Context, uuid.UUID], Outcome]
@@ -125,7 +125,11 @@ def _serve_metrics(**_: object) -> None:
     settings = metrics.MetricsSettings()
     if not settings.port:
         return
-    directory = metrics.serve(settings, get_settings().redis_url, QUEUE)
+    kinds = [(metrics.kind_of(name), model) for name, model in sweeper.DOMAINS]
+    app_settings = get_settings()
+    directory = metrics.serve(
+        settings, app_settings.redis_url, QUEUE, app_settings.sync_database_url, kinds
+    )
 
     def remove_values(**_: object) -> None:
         shutil.rmtree(directory, ignore_errors=True)

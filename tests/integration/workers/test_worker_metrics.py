@@ -1,6 +1,7 @@
 """A real Celery worker (prefork pool, two children) with KPLANE_WORKER_METRICS_PORT serves
 Prometheus text from its main process: reconcile passes counted and timed per kind and outcome
-exactly as many as ran, whichever child ran them; the queue depth read from the real Redis."""
+exactly as many as ran, whichever child ran them; the queue depth read from the real Redis; the
+unconverged resources counted in the real Postgres."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ import pytest
 import redis
 from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
+from app.models import Cluster, Project, ResourceStatus
 from devstack.postgres import LocalPostgres
 from devstack.proc import free_port, port_open, wait_until
 from devstack.redis import LocalRedis
@@ -32,7 +36,17 @@ Series = tuple[str, str]  # kind, outcome
 class Worker:
     metrics_url: str
     redis_url: str
+    database_url: str
     log_path: Path
+
+    def unconverged(self) -> dict[str, float]:
+        r = httpx.get(self.metrics_url, timeout=5)
+        return {
+            s.labels["kind"]: s.value
+            for family in text_string_to_metric_families(r.text)
+            for s in family.samples
+            if s.name == "kplane_unconverged_resources"
+        }
 
     def scrape(self) -> tuple[dict[Series, float], dict[str, float]]:
         """(reconcile pass counts by kind and outcome, queue depth by queue)."""
@@ -113,7 +127,7 @@ def worker(
             "the worker's metrics port",
         )
         assert proc.poll() is None, log_path.read_text()
-        yield Worker(f"http://127.0.0.1:{port}/metrics", redis_url, log_path)
+        yield Worker(f"http://127.0.0.1:{port}/metrics", redis_url, database_url, log_path)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -142,6 +156,47 @@ def test_passes_are_counted_per_kind_and_outcome_exactly(worker: Worker) -> None
         raise AssertionError(f"{exc}: {moved()}\n{worker.log_path.read_text()[-3000:]}") from None
     _, depth = worker.scrape()
     assert depth == {"kplane": 0}  # every message taken
+
+
+def test_unconverged_resources_follow_the_database(worker: Worker) -> None:
+    assert worker.unconverged() == {"clusters": 0, "topics": 0, "acls": 0, "users": 0}
+    engine = create_engine(worker.database_url.replace("+asyncpg", "+psycopg"))
+    uids = [uuid.uuid4() for _ in range(3)]
+    try:
+        with Session(engine) as session:
+            session.add(Project(id="metrics"))
+            session.flush()
+            for i, uid in enumerate(uids):
+                session.add(
+                    Cluster(
+                        uid=uid,
+                        project_id="metrics",
+                        cluster_id=f"c{i}",
+                        kafka_version="4.4.0",
+                        broker_count=1,
+                        controller_count=1,
+                        broker_resources={"cpu": 0.25, "memory_gib": 0.5},
+                        storage_gib=1,
+                    )
+                )
+            session.flush()
+            # c0 converged (ACTIVE at its generation), c1 behind (generation 0 observed), c2
+            # without any status yet: two unconverged.
+            for uid, observed in ((uids[0], 1), (uids[1], 0)):
+                session.add(
+                    ResourceStatus(
+                        resource_uid=uid,
+                        kind="cluster",
+                        cluster_uid=uid,
+                        observed_generation=observed,
+                        state="ACTIVE",
+                        data={},
+                    )
+                )
+            session.commit()
+        assert worker.unconverged() == {"clusters": 2, "topics": 0, "acls": 0, "users": 0}
+    finally:
+        engine.dispose()
 
 
 def test_queue_depth_is_the_length_of_the_queue_in_redis(redis_server: LocalRedis) -> None:
