@@ -413,3 +413,19 @@ def test_user_quotas(editor: Page, console: Console) -> None:
     quotas = console.api.get(f"/v1/{CLUSTER_PATH}/users/quota-user").json()["quotas"]
     assert quotas["producer_byte_rate"] == 1048576
     expect(page.get_by_label("quotas.producer_byte_rate")).to_have_value("1048576")
+
+
+def test_a_console_action_is_in_the_audit_log_as_the_users_own_call(
+    editor: Page, browser: Browser, console: Console
+) -> None:
+    editor.goto(console.url(f"{CLUSTER_PATH}/topics"))
+    editor.get_by_label("topic_id", exact=True).fill("audited")
+    editor.get_by_role("button", name="Create topic").click()
+    editor.wait_for_url(re.compile(r"/topics/audited\?operation="))
+    context = sign_in(browser, console, "owner")
+    page = context.new_page()
+    page.goto(console.url(f"projects/{PROJECT}/audit_logs"))
+    row = page.locator("tr", has=page.get_by_role("link", name=f"{CLUSTER_PATH}/topics/audited"))
+    expect(row).to_contain_text("createTopic")
+    expect(row).to_contain_text(f"projects/{PROJECT}/tokens/editor")
+    context.close()
