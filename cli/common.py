@@ -8,7 +8,6 @@ which prints them and exits with status 1.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,7 +212,3 @@ def list_resources(
             output.note(f"more: --page-token {b['next_page_token']}")
 
     output.emit(body, fmt, show)
-
-
-def print_json(value: object) -> None:
-    sys.stdout.write(json.dumps(value, indent=2) + "\n")

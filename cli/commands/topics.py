@@ -61,6 +61,12 @@ COLUMNS = [
     Column("STATE", output.at("state")),
     Column("CONFIGS", output.at("configs")),
 ]
+OPERATION_COLUMNS = [
+    Column("TARGET", output.at("metadata.target")),
+    Column("DONE", output.at("done")),
+    Column("ERROR", output.at("error.message")),
+    Column("OPERATION", output.at("name")),
+]
 
 
 def _body(
@@ -187,15 +193,7 @@ def delete(
 
 
 def _show_operations(body: Body) -> None:
-    output.table(body.get("operations") or [], _OPERATION_COLUMNS)
-
-
-_OPERATION_COLUMNS = [
-    Column("TARGET", output.at("metadata.target")),
-    Column("DONE", output.at("done")),
-    Column("ERROR", output.at("error.message")),
-    Column("OPERATION", output.at("name")),
-]
+    output.table(body.get("operations") or [], OPERATION_COLUMNS)
 
 
 def _exit_if_failed(ops: list[Body]) -> None:
