@@ -429,3 +429,22 @@ def test_a_console_action_is_in_the_audit_log_as_the_users_own_call(
     expect(row).to_contain_text("createTopic")
     expect(row).to_contain_text(f"projects/{PROJECT}/tokens/editor")
     context.close()
+
+
+def test_the_operations_list_follows_running_operations(
+    editor: Page, console: Console, live_api: LiveApi
+) -> None:
+    op = console.api.post(
+        f"/v1/{CLUSTER_PATH}/topics", params={"topic_id": "followed"}, json={}
+    ).json()
+    page = editor
+    page.goto(console.url(f"projects/{PROJECT}/operations?done=false"))
+    row = page.locator("tr", has=page.get_by_role("link", name=f"{CLUSTER_PATH}/topics/followed"))
+    expect(row).to_contain_text("0%")
+    with psycopg.connect(live_api.database_url.replace("+asyncpg", ""), autocommit=True) as db:
+        db.execute(
+            "UPDATE operations SET progress_percent = 30, version = version + 1"
+            " WHERE operation_id = %s",
+            (op["name"].rsplit("/", 1)[-1],),
+        )
+    expect(row).to_contain_text("30%", timeout=10_000)
