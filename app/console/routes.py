@@ -288,6 +288,18 @@ async def create_cluster(
 async def cluster_page(
     request: Request, session: SessionDep, project: str, cluster: str
 ) -> Response:
+    return await cluster_view(request, session, project, cluster)
+
+
+async def cluster_view(
+    request: Request,
+    session: Session,
+    project: str,
+    cluster: str,
+    failure: ApiFailure | None = None,
+) -> Response:
+    """The cluster page; after a refused change, with the API's field errors at their inputs."""
+    errors = failure.violations if failure else {}
     api = api_of(request, session)
     path = f"projects/{project}/clusters/{cluster}"
     body = await api.get(path)
@@ -302,6 +314,7 @@ async def cluster_page(
         request,
         "cluster.html",
         session,
+        failure.status if failure else 200,
         project=project,
         cluster=body,
         cluster_id=cluster,
@@ -310,6 +323,9 @@ async def cluster_page(
         days=forms.DAYS,
         properties=forms.client_properties(str(body.get("bootstrap_servers", ""))),
         config_text="\n".join(f"{k}={v}" for k, v in sorted((body.get("config") or {}).items())),
+        failure=failure,
+        errors=errors,
+        config_errors=[(f, d) for f, d in errors.items() if f.split(".")[0] == "config"],
     )
 
 
@@ -347,13 +363,18 @@ async def update_cluster(
     else:
         value = forms.number(form, mask)
     api = api_of(request, session)
-    operation = await api.ok(
+    reply = await api.call(
         "PATCH",
         f"projects/{project}/clusters/{cluster}",
         params={"update_mask": mask},
         json={mask: value, "etag": forms.text(form, "etag") or None},
     )
-    return see_other(with_op(f"/console/projects/{project}/clusters/{cluster}", operation))
+    if reply.ok:
+        return see_other(with_op(f"/console/projects/{project}/clusters/{cluster}", reply.body))
+    failure = ApiFailure.of(reply)
+    if failure.status != 400:
+        raise failure
+    return await cluster_view(request, session, project, cluster, failure)
 
 
 # --- topics ----------------------------------------------------------------------------------

@@ -395,10 +395,12 @@ def test_cluster_forms_scale_resize_and_set_the_window(editor: Page, console: Co
     # Storage may only grow: the API's refusal is shown, with its field.
     page.get_by_label("storage_gib").fill(str(storage))
     page.get_by_role("button", name="Resize storage").click()
-    expect(page.get_by_role("alert").first).to_contain_text("storage_gib: may only grow")
+    expect(page.locator("#storage-storage_gib-error")).to_contain_text("may only grow")
+    expect(page.get_by_label("storage_gib")).to_have_attribute("aria-invalid", "true")
     assert console.api.get(f"/v1/{path}").json()["storage_gib"] == storage + 10
-    page.get_by_role("link", name="Back").click()
-    page.wait_for_url(re.compile(rf"/console/{path}(\?|$)"))
+    page.get_by_label("config", exact=True).fill("no.such.setting=1")
+    page.get_by_role("button", name="Save config").click()
+    expect(page.locator("#config-error")).to_contain_text("config.no.such.setting")
 
 
 def test_user_quotas(editor: Page, console: Console) -> None:
