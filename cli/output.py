@@ -8,13 +8,13 @@ Data goes to stdout and nothing else does: messages, hints and progress go to st
 from __future__ import annotations
 
 import enum
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import yaml
 from rich.console import Console
 from rich.table import Table
@@ -82,7 +82,9 @@ def document(body: object, fmt: Format) -> str:
     """The body as scripts receive it: JSON (indented, keys in the API's order) or YAML."""
     if fmt is Format.YAML:
         return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    # orjson: json.dumps with indent falls back to the pure-Python encoder (0.2 s for the
+    # report of a 1,000-topic apply).
+    return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def emit(body: Body, fmt: Format, show: Callable[[Body], None]) -> None:
