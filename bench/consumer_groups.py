@@ -45,29 +45,57 @@ def admin_client(stack: BenchStack) -> AdminClient:
 
 
 def make_groups(admin: AdminClient, count: int) -> None:
-    """`count` EMPTY groups, each with a committed offset on every partition of the topic."""
+    """`count` EMPTY groups, each with a committed offset on every partition of the topic (a
+    group whose commit the brokers refused — its coordinator still loading — is sent again)."""
     for future in admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1)]).values():
         future.result(timeout=60)
-    futures: list[Future[Any]] = []
-    for i in range(count):
-        tps = [TopicPartition(TOPIC, p, 0) for p in range(PARTITIONS)]
-        request = [ConsumerGroupTopicPartitions(f"{PREFIX}{i:05d}", tps)]
-        futures += admin.alter_consumer_group_offsets(request, request_timeout=60).values()
-    for future in futures:
-        future.result(timeout=120)
+    pending = [f"{PREFIX}{i:05d}" for i in range(count)]
+    deadline = time.monotonic() + 300
+    while pending:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{len(pending)} groups could not be created, e.g. {pending[0]}")
+        futures: dict[str, Future[Any]] = {}
+        for group in pending:
+            tps = [TopicPartition(TOPIC, p, 0) for p in range(PARTITIONS)]
+            request = [ConsumerGroupTopicPartitions(group, tps)]
+            futures |= admin.alter_consumer_group_offsets(request, request_timeout=60)
+        pending = []
+        for group, future in futures.items():
+            try:
+                result = future.result(timeout=120)
+            except Exception:
+                pending.append(group)
+                continue
+            if any(tp.error is not None for tp in result.topic_partitions or []):
+                pending.append(group)
 
 
-def api_walk(stack: BenchStack, page_size: int) -> tuple[float, int]:
-    """Seconds to read every page, and how many groups they held."""
+def api_walk(stack: BenchStack, page_size: int) -> tuple[float, list[str]]:
+    """Seconds to read every page, and the groups they held."""
     started = time.perf_counter()
-    token, seen = "", 0
+    token, seen = "", []
     while True:
         params = {"filter": f'name = "{PREFIX}*"', "page_size": page_size, "page_token": token}
         body = stack.ok("GET", f"{CLUSTER}/consumer_groups", params=params)
-        seen += len(body["consumer_groups"])
+        seen += [g["group_id"] for g in body["consumer_groups"]]
         token = body["next_page_token"]
         if not token:
             return time.perf_counter() - started, seen
+
+
+def check_complete(stack: BenchStack, admin: AdminClient, count: int, page_size: int) -> None:
+    """Every group listed, or say which are missing and what the brokers say of them."""
+    _, seen = api_walk(stack, page_size)
+    missing = sorted({f"{PREFIX}{i:05d}" for i in range(count)} - set(seen))
+    if missing:
+        described = admin.describe_consumer_groups(missing[:5], request_timeout=30)
+        states = {}
+        for g, future in described.items():
+            try:
+                states[g] = str(future.result(timeout=60).state)
+            except Exception as exc:
+                states[g] = repr(exc)
+        raise SystemExit(f"the API listed {len(seen)} of {count} groups; missing: {states}")
 
 
 def raw_walk(admin: AdminClient) -> tuple[float, int]:
@@ -91,11 +119,13 @@ def main() -> None:
         stack.create_cluster("bench", "g", brokers=1)
         admin = admin_client(stack)
         make_groups(admin, args.groups)
+        time.sleep(CACHE_SECONDS + 0.2)
+        check_complete(stack, admin, args.groups, args.page_size)
         cold, warm, raw = [], [], []
         for _ in range(args.rounds):
             time.sleep(CACHE_SECONDS + 0.2)  # let the API's caches expire: a cold walk
-            seconds, seen = api_walk(stack, args.page_size)
-            assert seen == args.groups, seen
+            seconds, groups = api_walk(stack, args.page_size)
+            assert len(groups) == args.groups, len(groups)
             cold.append(seconds)
             warm.append(api_walk(stack, args.page_size)[0])
             seconds, seen = raw_walk(admin)

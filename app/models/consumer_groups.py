@@ -34,7 +34,8 @@ class ConsumerGroupAction(Base):
     group_id: Mapped[str] = mapped_column(String(255))
     # "resetOffsets" or "delete".
     verb: Mapped[str] = mapped_column(String(32))
-    # The reset asked for (ResetOffsetsIn as JSON, without validate_only); {} for a deletion.
+    # The reset asked for (ResetOffsetsIn as JSON, without validate_only), and once a worker has
+    # planned it, "planned": the before/after table it writes; {} for a deletion.
     spec: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

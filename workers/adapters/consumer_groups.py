@@ -43,6 +43,16 @@ _NOT_EMPTY = {
 }
 
 
+# Per-partition answers that say "ask again shortly" though librdkafka does not flag them
+# retriable (a coordinator moving or still loading its offsets).
+_COORDINATOR_BUSY = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.REQUEST_TIMED_OUT,
+}
+
+
 class GroupRefused(Exception):
     """The brokers refused a write for a reason a retry would meet again (FAILED_PRECONDITION)."""
 
@@ -121,6 +131,8 @@ class ConfluentGroupAdmin:
                 raise
             if code in _NOT_EMPTY:
                 raise GroupRefused("GROUP_NOT_EMPTY", f"{what}: the group has members") from None
+            if code in _COORDINATOR_BUSY:
+                raise TransientError(f"{what}: {exc}") from None
             if err is not None and not err.retriable() and code is not None and code > 0:
                 raise GroupRefused("KAFKA_REFUSED", f"{what}: {err.str()}") from None
             raise TransientError(f"{what}: {exc}") from None
@@ -216,7 +228,7 @@ class ConfluentGroupAdmin:
                 code = tp.error.code()
                 if code in _NOT_EMPTY:
                     raise GroupRefused("GROUP_NOT_EMPTY", f"group {group!r} has members")
-                if tp.error.retriable():
+                if tp.error.retriable() or code in _COORDINATOR_BUSY:
                     raise TransientError(f"alter offsets {tp.topic}/{tp.partition}: {tp.error}")
                 raise GroupRefused("KAFKA_REFUSED", f"{tp.topic}/{tp.partition}: {tp.error}")
 

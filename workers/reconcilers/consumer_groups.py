@@ -5,7 +5,8 @@ cluster at a time, as named steps per action:
                     joined since the request was accepted fails the Operation, never the
                     consumer);
 2. `plan`         — the before/after table, from fresh offsets (the same pure planner the API's
-                    `validate_only` uses);
+                    `validate_only` uses), saved in the action row before anything is written,
+                    so that a pass that died after the write repeats the same absolute write;
 3. `write`        — alter the committed offsets (or delete the group); the brokers refuse this
                     too while the group has members;
 4. `record`       — finish the Operation with the table as its response (or the refusal as its
@@ -26,6 +27,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -35,6 +37,7 @@ from app.consumer_groups.views import (
     DELETE_VERB,
     EMPTY,
     Lag,
+    Partition,
     ResetRefused,
     ResetRow,
     ResetSpec,
@@ -121,20 +124,44 @@ def _table(rows: Sequence[ResetRow]) -> str:
     )
 
 
-def carry_out(admin: GroupAdmin, action: ConsumerGroupAction) -> ActionResult:
-    """Steps 1-3 for one action; TransientError propagates."""
+def _planned(action: ConsumerGroupAction) -> list[ResetRow] | None:
+    """The table an earlier pass planned and saved, if one did."""
+    saved = action.spec.get("planned")
+    if saved is None:
+        return None
+    return [ResetRow(Partition(r["topic"], r["partition"]), r["before"], r["after"]) for r in saved]
+
+
+def carry_out(
+    admin: GroupAdmin, action: ConsumerGroupAction, save: Callable[[list[ResetRow]], None]
+) -> ActionResult:
+    """Steps 1-3 for one action; TransientError propagates. The reset's table is saved
+    (`save`, committed) before the write, and a later pass writes that same table: a pass
+    that died after the write must not shift a group twice."""
     group = action.group_id
     try:
-        check_empty(admin, group)
         if action.verb == DELETE_VERB:
+            if admin.state(group) is None:  # gone already (deleted by an earlier pass)
+                return ActionResult({}, None, f"consumer group {group!r} was already gone")
+            check_empty(admin, group)
             admin.delete(group)
             return ActionResult({}, None, f"deleted consumer group {group!r}")
-        rows = plan(admin, group, ResetSpec.from_json(action.spec))
+        check_empty(admin, group)
+        rows = _planned(action)
+        if rows is None:
+            rows = plan(admin, group, ResetSpec.from_json(action.spec))
+            save(rows)
         admin.alter(group, {r.partition: r.after for r in rows})
     except (GroupRefused, ResetRefused) as refused:
         return ActionResult(None, _refused(refused.reason, refused.message), refused.message)
     body = reset_body(action.project_id, action.cluster_id, group, rows, validate_only=False)
     return ActionResult(body, None, f"reset offsets of {group!r}: {_table(rows)}")
+
+
+def _save(session: Session, action: ConsumerGroupAction, rows: list[ResetRow]) -> None:
+    table = reset_body(action.project_id, action.cluster_id, action.group_id, rows, False)
+    action.spec = {**action.spec, "planned": table["offsets"]}
+    session.commit()
 
 
 def record(session: Session, action: ConsumerGroupAction, done: ActionResult, rid: str) -> None:
@@ -203,7 +230,7 @@ def apply(
         try:
             if admin is None:
                 raise TransientError("the cluster has no running brokers")
-            done = carry_out(admin, action)
+            done = carry_out(admin, action, partial(_save, session, action))
         except TransientError as exc:
             if utcnow() - action.create_time < GIVE_UP_AFTER:
                 session.rollback()
