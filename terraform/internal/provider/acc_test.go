@@ -153,7 +153,7 @@ func TestAccTopicUserACL(t *testing.T) {
 					resource.TestCheckNoResourceAttr("kplane_user.app", "password"),
 					resource.TestCheckResourceAttr("kplane_acl.orders", "acl_entries.#", "2"),
 					resource.TestCheckTypeSetElemNestedAttrs("kplane_acl.orders", "acl_entries.*",
-						map[string]string{"principal": "User:" + first.user, "operation": "WRITE", "permission_type": "ALLOW", "host": "*"}),
+						map[string]string{"principal": "User:" + first.user, "operation": "WRITE"}),
 					resource.TestCheckResourceAttr("data.kplane_cluster.main", "broker_count", "3"),
 					resource.TestCheckResourceAttr("data.kplane_topics.mine", "topics.#", "1"),
 					resource.TestCheckResourceAttr("data.kplane_topics.mine", "topics.0.partition_count", "2"),

@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -72,11 +71,7 @@ func aclEntries(v types.Set) []aclEntryAPI {
 		if !ok {
 			continue
 		}
-		a := o.Attributes()
-		str := func(k string) string { s, _ := a[k].(types.String); return s.ValueString() }
-		out = append(out, aclEntryAPI{
-			Principal: str("principal"), PermissionType: str("permission_type"), Operation: str("operation"), Host: str("host"),
-		})
+		out = append(out, entryOf(o))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		x, y := out[i], out[j]
@@ -86,18 +81,57 @@ func aclEntries(v types.Set) []aclEntryAPI {
 	return out
 }
 
+// entryOf is one entry of the set as the API's, with the API's defaults for omitted fields.
+func entryOf(o types.Object) aclEntryAPI {
+	a := o.Attributes()
+	str := func(k, def string) string {
+		if s, ok := a[k].(types.String); ok && known(s) {
+			return s.ValueString()
+		}
+		return def
+	}
+	return aclEntryAPI{
+		Principal: str("principal", ""), PermissionType: str("permission_type", "ALLOW"),
+		Operation: str("operation", ""), Host: str("host", "*"),
+	}
+}
+
+// entryValue is an API entry as a set element: the prior (planned or stored) element that
+// means the same entry when there is one, so an omitted default stays omitted; otherwise with
+// the defaults (ALLOW, "*") left out.
+func entryValue(e aclEntryAPI, prior map[aclEntryAPI]types.Object) attr.Value {
+	if o, ok := prior[e]; ok {
+		return o
+	}
+	optional := func(v, def string) types.String {
+		if v == def {
+			return types.StringNull()
+		}
+		return types.StringValue(v)
+	}
+	return types.ObjectValueMust(aclEntryTypes, map[string]attr.Value{
+		"principal": types.StringValue(e.Principal), "permission_type": optional(e.PermissionType, "ALLOW"),
+		"operation": types.StringValue(e.Operation), "host": optional(e.Host, "*"),
+	})
+}
+
 func (m *aclModel) fromAPI(a *aclAPI) {
 	m.ID = types.StringValue(a.Name)
 	m.Name = types.StringValue(a.Name)
 	if ids, err := parseImportID(a.Name, []string{"projects", "clusters", "acls"}, true); err == nil {
 		m.ProjectID, m.ClusterID, m.AclID = types.StringValue(ids[0]), types.StringValue(ids[1]), types.StringValue(ids[2])
 	}
+	prior := map[aclEntryAPI]types.Object{}
+	if known(m.AclEntries) {
+		for _, e := range m.AclEntries.Elements() {
+			if o, ok := e.(types.Object); ok {
+				prior[entryOf(o)] = o
+			}
+		}
+	}
 	elems := make([]attr.Value, 0, len(a.AclEntries))
 	for _, e := range a.AclEntries {
-		elems = append(elems, types.ObjectValueMust(aclEntryTypes, map[string]attr.Value{
-			"principal": types.StringValue(e.Principal), "permission_type": types.StringValue(e.PermissionType),
-			"operation": types.StringValue(e.Operation), "host": types.StringValue(e.Host),
-		}))
+		elems = append(elems, entryValue(e, prior))
 	}
 	m.AclEntries = types.SetValueMust(types.ObjectType{AttrTypes: aclEntryTypes}, elems)
 	m.Labels = stringMap(a.Labels, m.Labels)
@@ -149,13 +183,15 @@ func (r *aclResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"principal": schema.StringAttribute{Required: true, Description: `"User:{name}" or "User:*"`},
 					"operation": schema.StringAttribute{Required: true, Validators: []validator.String{stringvalidator.OneOf(aclOperations...)}},
+					// No schema defaults: the framework's defaults inside a set cost O(n²) in
+					// the set's size (minutes for 1,000 entries); the API's defaults are applied
+					// in the mapping instead (see aclEntries and fromAPI).
 					"permission_type": schema.StringAttribute{
-						Optional: true, Computed: true, Default: stringdefault.StaticString("ALLOW"),
+						Optional: true, Description: "ALLOW (when omitted) or DENY.",
 						Validators: []validator.String{stringvalidator.OneOf("ALLOW", "DENY")},
 					},
 					"host": schema.StringAttribute{
-						Optional: true, Computed: true, Default: stringdefault.StaticString("*"),
-						Description: `"*" or one IP address.`,
+						Optional: true, Description: `"*" (when omitted) or one IP address.`,
 					},
 				}},
 			},

@@ -152,3 +152,32 @@ func TestSchemasAreValid(t *testing.T) {
 		t.Fatal(presp.Diagnostics)
 	}
 }
+
+// The API's defaults (ALLOW, "*") are applied in the mapping: an omitted field stays omitted,
+// a written one stays written, and an imported entry (no prior) leaves the defaults out.
+func TestACLEntryDefaultsInTheMapping(t *testing.T) {
+	omitted := types.ObjectValueMust(aclEntryTypes, map[string]attr.Value{
+		"principal": types.StringValue("User:a"), "operation": types.StringValue("READ"),
+		"permission_type": types.StringNull(), "host": types.StringNull(),
+	})
+	explicit := types.ObjectValueMust(aclEntryTypes, map[string]attr.Value{
+		"principal": types.StringValue("User:b"), "operation": types.StringValue("WRITE"),
+		"permission_type": types.StringValue("ALLOW"), "host": types.StringValue("*"),
+	})
+	set := types.SetValueMust(types.ObjectType{AttrTypes: aclEntryTypes}, []attr.Value{omitted, explicit})
+	api := aclEntries(set)
+	if api[0] != (aclEntryAPI{"User:a", "ALLOW", "READ", "*"}) || api[1] != (aclEntryAPI{"User:b", "ALLOW", "WRITE", "*"}) {
+		t.Fatalf("sent %+v", api)
+	}
+	m := aclModel{AclEntries: set, Labels: types.MapNull(types.StringType)}
+	m.fromAPI(&aclAPI{Name: "projects/p/clusters/c/acls/topic/t", AclEntries: api})
+	if !m.AclEntries.Equal(set) || m.AclID.ValueString() != "topic/t" {
+		t.Fatalf("read back %v", m.AclEntries)
+	}
+	imported := aclModel{AclEntries: types.SetNull(types.ObjectType{AttrTypes: aclEntryTypes}), Labels: types.MapNull(types.StringType)}
+	imported.fromAPI(&aclAPI{Name: "projects/p/clusters/c/acls/topic/t", AclEntries: api[:1]})
+	want := types.SetValueMust(types.ObjectType{AttrTypes: aclEntryTypes}, []attr.Value{omitted})
+	if !imported.AclEntries.Equal(want) {
+		t.Fatalf("imported %v", imported.AclEntries)
+	}
+}
