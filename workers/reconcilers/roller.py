@@ -173,10 +173,12 @@ def _statefulsets(p: Pass) -> dict[str, Obj] | Wait | None:
 
 
 def _kafka_facts(p: Pass, facts: list[planner.PodFacts], levels: bool) -> KafkaFacts:
-    """Read the quorum, the partitions and (for an upgrade) metadata.version — only while
-    every pod is up: while one (re)starts the plan is to wait for it, whatever Kafka says."""
+    """Read the quorum, the partitions and (for an upgrade) metadata.version — unless a pod
+    is (re)starting (being deleted, or on the current template and not Ready yet): the plan
+    is then to wait for it, whatever Kafka says. A pod not Ready on its old template (frozen,
+    crashed) is no restart of ours: Kafka's view is what explains why the roll must wait."""
     found = KafkaFacts()
-    if not all(f.ready and not f.deleting for f in facts):
+    if any(f.deleting or (f.current and not f.ready) for f in facts):
         return found
     ctx = p.ctx
     try:
