@@ -7,7 +7,9 @@ Each read has a short timeout, and a broker that does not answer in time is a 50
 Retry-After (`BrokersUnavailable`), never a 500. Reads for GET and list are cached for
 `CACHE_SECONDS` per cluster (the group listing, and each page's groups with their offsets),
 and concurrent identical reads share one request, so that a console refreshing
-1,000 groups does not multiply requests to the brokers; a mutation reads `fresh`.
+1,000 groups does not multiply requests to the brokers; a mutation reads `fresh`. A list page
+starts reading the next page as it answers (`prefetch`), so a client walking the pages finds
+it read or under way.
 
 The client logs in as the control plane's own principal, whose password is derived from the
 control plane's secret and the cluster's uid exactly as the workers derive it (a test holds
@@ -82,6 +84,7 @@ class Listing:
 _clients: dict[tuple[str, str], AdminClient] = {}
 _clients_lock = threading.Lock()
 _cache: dict[tuple[Any, ...], tuple[float, asyncio.Future[Any]]] = {}
+_background: set[asyncio.Future[Any]] = set()
 
 
 def _client(bootstrap: str, password: str) -> AdminClient:
@@ -207,6 +210,14 @@ class Brokers:
 
         return await self._cached(("groups", tuple(group_ids)), fresh, read)
 
+    def prefetch(self, group_ids: list[str]) -> None:
+        """Start `describe(group_ids)` into the cache without waiting for it (a failure is
+        dropped: the request that needs the page reads it again)."""
+        if group_ids:
+            task = asyncio.ensure_future(self.describe(group_ids))
+            _background.add(task)  # the loop holds tasks weakly
+            task.add_done_callback(_forget)
+
     async def _descriptions(self, group_ids: list[str]) -> dict[str, ObservedGroup | None]:
         if not group_ids:
             return {}
@@ -300,6 +311,12 @@ class Brokers:
             except KafkaException:
                 out[topic] = None
         return out
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    _background.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed prefetch is not an error of anyone's
 
 
 def _assigned(members: Iterable[Member]) -> list[Partition]:

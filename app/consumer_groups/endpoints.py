@@ -46,12 +46,14 @@ async def list_consumer_groups(
     pager = service.Pager.parse(params, principal.subject, views.collection_of(project, cluster))
     async with connection(request) as conn:
         _, brokers = await service.brokers_of(conn, project, cluster)
-    ids, token = pager.page(await brokers.list_groups())
-    groups = await brokers.describe(ids)
+    page = pager.page(await brokers.list_groups())
+    groups = await brokers.describe(page.group_ids)
+    # A client walking the pages asks for the next one at once: read it meanwhile.
+    brokers.prefetch(page.next_ids)
     return Json(
         {
             "consumer_groups": [views.body(project, cluster, g) for g in groups],
-            "next_page_token": token,
+            "next_page_token": page.next_page_token,
         }
     )
 

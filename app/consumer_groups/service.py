@@ -118,8 +118,7 @@ class Pager:
         after = decode_token(params.page_token, fingerprint)[0] if params.page_token else None
         return cls(keep, fingerprint, after, params.page_size)
 
-    def page(self, listings: list[Listing]) -> tuple[list[str], str]:
-        """One page of group ids (ordered by id) and the next page's token."""
+    def page(self, listings: list[Listing]) -> Page:
         after = self.after
         ids = [
             g.group_id
@@ -127,9 +126,20 @@ class Pager:
             if self.keep.keeps(g) and (after is None or g.group_id > after)
         ]
         if len(ids) <= self.size:
-            return ids, ""
-        ids = ids[: self.size]
-        return ids, encode_token(self.fingerprint, (ids[-1], ""))
+            return Page(ids, "", [])
+        page = ids[: self.size]
+        return Page(
+            page, encode_token(self.fingerprint, (page[-1], "")), ids[self.size : 2 * self.size]
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of group ids (ordered by id), the next page's token, and that page's ids."""
+
+    group_ids: list[str]
+    next_page_token: str
+    next_ids: list[str]
 
 
 def since(start_time: str | None) -> datetime:

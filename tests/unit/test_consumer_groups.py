@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.consumer_groups.brokers import ADMIN_USERNAME, Listing, admin_password
-from app.consumer_groups.service import GroupFilter
+from app.consumer_groups.service import GroupFilter, Page, Pager
 from app.consumer_groups.views import (
     Bounds,
     Lag,
@@ -26,6 +26,7 @@ from app.consumer_groups.views import (
     select_partitions,
 )
 from app.core.errors import ApiError
+from app.core.pagination import ListParams
 from workers.builders import names
 
 A0, A1, B0 = Partition("a", 0), Partition("a", 1), Partition("b", 0)
@@ -133,3 +134,17 @@ def test_lag_of_counts_only_partitions_with_both_offsets_known() -> None:
     lag = lag_of({A0: 2, A1: None, B0: 5}, {A0: 10, A1: 10, B0: 4})
     assert (lag.total, lag.max) == (8, 8)  # B0 committed past a moved end: lag 0, not -1
     assert lag_of({}, {}) == Lag(0, 0)
+
+
+def test_a_page_names_the_next_pages_groups_and_its_token_resumes_after_its_last() -> None:
+    groups = [Listing(f"g{i}", "EMPTY") for i in range(5)]
+    params = ListParams(page_size=2, page_token="", filter="", order_by="")
+    first = Pager.parse(params, "someone", "parent").page(groups)
+    assert (first.group_ids, first.next_ids) == (["g0", "g1"], ["g2", "g3"])
+    params = ListParams(2, first.next_page_token, "", "")
+    second = Pager.parse(params, "someone", "parent").page(groups)
+    assert second.group_ids == first.next_ids
+    with pytest.raises(ApiError):  # another caller's token
+        Pager.parse(params, "someone-else", "parent")
+    last = Pager.parse(ListParams(2, second.next_page_token, "", ""), "someone", "parent")
+    assert last.page(groups) == Page(["g4"], "", [])
