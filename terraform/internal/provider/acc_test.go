@@ -115,6 +115,10 @@ data "kplane_cluster" "main" {
   cluster_id = %[2]q
 }
 
+data "kplane_consumer_groups" "all" {
+  cluster_id = %[2]q
+}
+
 data "kplane_topics" "mine" {
   cluster_id = %[2]q
   filter     = "name = \"${kplane_topic.orders.topic_id}\""
@@ -156,6 +160,7 @@ func TestAccTopicUserACL(t *testing.T) {
 						map[string]string{"principal": "User:" + first.user, "operation": "WRITE"}),
 					resource.TestCheckResourceAttr("data.kplane_cluster.main", "broker_count", "3"),
 					resource.TestCheckResourceAttr("data.kplane_topics.mine", "topics.#", "1"),
+					resource.TestCheckResourceAttrSet("data.kplane_consumer_groups.all", "consumer_groups.#"),
 					resource.TestCheckResourceAttr("data.kplane_topics.mine", "topics.0.partition_count", "2"),
 				),
 			},

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -273,5 +274,100 @@ func (d *topicsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	}
 	cfg.ProjectID = types.StringValue(project)
 	cfg.Topics = types.ListValueMust(types.ObjectType{AttrTypes: topicSummaryTypes}, elems)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)
+}
+
+// ---- kplane_consumer_groups ----
+
+type consumerGroupsDataSource struct{ base }
+
+func newConsumerGroupsDataSource() datasource.DataSource { return &consumerGroupsDataSource{} }
+
+var consumerGroupTypes = map[string]attr.Type{
+	"group_id": types.StringType, "name": types.StringType, "state": types.StringType,
+	"max_lag": types.Int64Type, "simple": types.BoolType, "protocol": types.StringType, "member_count": types.Int64Type,
+}
+
+type consumerGroupsModel struct {
+	ProjectID      types.String `tfsdk:"project_id"`
+	ClusterID      types.String `tfsdk:"cluster_id"`
+	ConsumerGroups types.List   `tfsdk:"consumer_groups"`
+}
+
+func (d *consumerGroupsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_consumer_groups"
+}
+
+func (d *consumerGroupsDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.configure(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *consumerGroupsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: "The consumer groups of a cluster, read live from its brokers (groups are made by clients, so there is no resource).",
+		Attributes: map[string]schema.Attribute{
+			"project_id": schema.StringAttribute{Optional: true, Computed: true, Description: "Default: the provider's project."},
+			"cluster_id": schema.StringAttribute{Required: true},
+			"consumer_groups": schema.ListNestedAttribute{Computed: true, NestedObject: schema.NestedAttributeObject{
+				Attributes: map[string]schema.Attribute{
+					"group_id":     schema.StringAttribute{Computed: true},
+					"name":         schema.StringAttribute{Computed: true},
+					"state":        schema.StringAttribute{Computed: true, Description: "Kafka's group state, e.g. STABLE or EMPTY."},
+					"max_lag":      schema.Int64Attribute{Computed: true},
+					"simple":       schema.BoolAttribute{Computed: true, Description: "Only commits offsets (never had members)."},
+					"protocol":     schema.StringAttribute{Computed: true},
+					"member_count": schema.Int64Attribute{Computed: true},
+				},
+			}},
+		},
+	}
+}
+
+func (d *consumerGroupsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var cfg consumerGroupsModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() || !d.ready(&resp.Diagnostics) {
+		return
+	}
+	project := d.project(cfg.ProjectID, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	collection := fmt.Sprintf("projects/%s/clusters/%s/consumer_groups", project, cfg.ClusterID.ValueString())
+	elems := []attr.Value{}
+	for token := ""; ; {
+		q := url.Values{"page_size": {"1000"}}
+		if token != "" {
+			q.Set("page_token", token)
+		}
+		var page struct {
+			ConsumerGroups []struct {
+				GroupID  string            `json:"group_id"`
+				Name     string            `json:"name"`
+				State    string            `json:"state"`
+				MaxLag   int64             `json:"max_lag"`
+				Simple   bool              `json:"simple"`
+				Protocol string            `json:"protocol"`
+				Members  []json.RawMessage `json:"members"`
+			} `json:"consumer_groups"`
+			NextPageToken string `json:"next_page_token"`
+		}
+		if err := d.api().Do(ctx, client.Request{Method: http.MethodGet, Path: collection, Query: q}, &page); err != nil {
+			apiError(&resp.Diagnostics, "Listing consumer groups of "+collection, err)
+			return
+		}
+		for _, g := range page.ConsumerGroups {
+			elems = append(elems, types.ObjectValueMust(consumerGroupTypes, map[string]attr.Value{
+				"group_id": types.StringValue(g.GroupID), "name": types.StringValue(g.Name), "state": types.StringValue(g.State),
+				"max_lag": types.Int64Value(g.MaxLag), "simple": types.BoolValue(g.Simple), "protocol": types.StringValue(g.Protocol),
+				"member_count": types.Int64Value(int64(len(g.Members))),
+			}))
+		}
+		if token = page.NextPageToken; token == "" {
+			break
+		}
+	}
+	cfg.ProjectID = types.StringValue(project)
+	cfg.ConsumerGroups = types.ListValueMust(types.ObjectType{AttrTypes: consumerGroupTypes}, elems)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)
 }

@@ -124,5 +124,6 @@ func (p *kplaneProvider) DataSources(_ context.Context) []func() datasource.Data
 		newKafkaVersionsDataSource,
 		newClusterDataSource,
 		newTopicsDataSource,
+		newConsumerGroupsDataSource,
 	}
 }
