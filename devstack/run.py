@@ -117,6 +117,7 @@ def main() -> None:
         f"""
 kplane API on http://{API_HOST}:{API_PORT}   (logs: {RUN / "logs"}/{{api,worker,beat}}.log)
 admin token (also in .run/admin-token): {admin_token}
+console: http://{API_HOST}:{API_PORT}/console/   (sign in with the admin token)
 kubectl: export KUBECONFIG={kubeconfig}
 
   export KPLANE_TOKEN=$(cat .run/admin-token)

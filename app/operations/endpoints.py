@@ -9,10 +9,11 @@ from starlette.responses import Response
 
 from app.core.auth import PrincipalDep, Role, authorize
 from app.core.boundary import MutationDep
+from app.core.http import IfNoneMatch, cached_or
 from app.core.idempotency import Result
 from app.core.pagination import Collection, ListParams, list_params, paginate
 from app.core.pools import connection
-from app.core.responses import Json, resource_response
+from app.core.responses import Json
 from app.core.sql import fetch_rows
 from app.core.unit import Unit
 from app.models import Operation
@@ -47,10 +48,13 @@ async def get_operation(
     wait_seconds: Annotated[
         float, Query(ge=0, le=60, description="Long-poll up to this many seconds until done.")
     ] = 0,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
+    """The Operation; 304 when `If-None-Match` names its current etag (a console or CLI polling
+    for progress pays for a body only when the Operation changed)."""
     authorize(principal, project, Role.VIEWER)
     op = await service.wait(request.app.state.pool, project, operation, wait_seconds)
-    return resource_response(views.body(op))
+    return cached_or(views.body(op), if_none_match)
 
 
 @router.get("", operation_id="listOperations", response_model=OperationList)

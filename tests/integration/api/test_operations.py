@@ -35,3 +35,17 @@ async def test_operations(world: World) -> None:
     assert r.status_code == 200 and r.json()["metadata"]["cancel_requested"] is True
     r = await world.call("GET", "/v1/projects/p/operations/op-missing")
     assert r.status_code == 404
+
+
+async def test_get_operation_answers_if_none_match_with_304(world: World) -> None:
+    r = await world.call("POST", f"{C}/topics?topic_id=polled", role="editor", json={})
+    name = r.json()["name"]
+    first = await world.call("GET", f"/v1/{name}", role="viewer")
+    etag = first.headers["ETag"]
+    assert etag.strip('"') == first.json()["etag"]
+    again = await world.call("GET", f"/v1/{name}", role="viewer", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    other = await world.call(
+        "GET", f"/v1/{name}", role="viewer", headers={"If-None-Match": '"not-it"'}
+    )
+    assert other.status_code == 200 and other.json() == first.json()
