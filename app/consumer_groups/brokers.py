@@ -81,32 +81,41 @@ class Listing:
     state: str
 
 
-_clients: dict[tuple[str, str], AdminClient] = {}
+# (client, last use): a client unused this long is dropped (a deleted cluster's, a moved
+# address's), so that its background threads do not reconnect to nothing for ever. Far longer
+# than any request's timeout: no dropped client has a request in flight.
+_IDLE_SECONDS = 600.0
+_clients: dict[tuple[str, str], tuple[AdminClient, float]] = {}
 _clients_lock = threading.Lock()
 _cache: dict[tuple[Any, ...], tuple[float, asyncio.Future[Any]]] = {}
 _background: set[asyncio.Future[Any]] = set()
+
+
+def _config(bootstrap: str, password: str) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": ADMIN_USERNAME,
+        "sasl.password": password,
+        "socket.timeout.ms": int(TIMEOUT_SECONDS * 1000),
+        "socket.connection.setup.timeout.ms": int(TIMEOUT_SECONDS * 1000),
+        "reconnect.backoff.max.ms": 2000,
+        "log_level": 0,
+    }
 
 
 def _client(bootstrap: str, password: str) -> AdminClient:
     """One client per (cluster address, credential) per process: a SASL handshake per read
     would cost more than the read."""
     key = (bootstrap, password)
+    now = time.monotonic()
     with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = AdminClient(
-                {
-                    "bootstrap.servers": bootstrap,
-                    "security.protocol": "SASL_PLAINTEXT",
-                    "sasl.mechanism": "SCRAM-SHA-512",
-                    "sasl.username": ADMIN_USERNAME,
-                    "sasl.password": password,
-                    "socket.timeout.ms": int(TIMEOUT_SECONDS * 1000),
-                    "socket.connection.setup.timeout.ms": int(TIMEOUT_SECONDS * 1000),
-                    "reconnect.backoff.max.ms": 2000,
-                    "log_level": 0,
-                }
-            )
+        for idle in [k for k, (_, used) in _clients.items() if used < now - _IDLE_SECONDS]:
+            del _clients[idle]
+        found = _clients.get(key)
+        client = found[0] if found is not None else AdminClient(_config(bootstrap, password))
+        _clients[key] = (client, now)
         return client
 
 
