@@ -22,6 +22,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from app.consumer_groups.brokers import CACHE_SECONDS
+from app.core.secrets import ADMIN_USERNAME
 from bench.workers_stack import BenchStack, bench_stack
 from workers.adapters.kafka_admin import confluent_config
 from workers.builders import names
@@ -39,7 +40,7 @@ def admin_client(stack: BenchStack) -> AdminClient:
     )
     return AdminClient(
         confluent_config(
-            cluster["bootstrap_servers"], names.ADMIN_USERNAME, names.admin_password_in(secret)
+            cluster["bootstrap_servers"], ADMIN_USERNAME, names.admin_password_in(secret)
         )
     )
 

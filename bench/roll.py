@@ -23,6 +23,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from app.core.secrets import ADMIN_USERNAME
 from bench.broker_start import broker_restarts
 from bench.workers_stack import SMALL, BenchStack, bench_stack
 from workers.adapters.kafka_admin import confluent_config
@@ -110,7 +111,7 @@ def kplane_roll(stack: BenchStack) -> tuple[list[float], float, float, int]:
     namespace = names.namespace_of(body["uid"])
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/{namespace}/secrets/{names.SECRET}")
     config = confluent_config(
-        body["bootstrap_servers"], names.ADMIN_USERNAME, names.admin_password_in(secret)
+        body["bootstrap_servers"], ADMIN_USERNAME, names.admin_password_in(secret)
     )
     admin = AdminClient(config)
     admin.create_topics([NewTopic(TOPIC, 6, 3, config={"min.insync.replicas": "2"})])[

@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from kafka import TopicPartition as KTP
 from kafka.admin import KafkaAdminClient
 
+from app.core.secrets import ADMIN_USERNAME
 from bench.workers_stack import BenchStack, bench_stack
 from workers.adapters.kafka_admin import confluent_config
 from workers.adapters.kafka_python import client_config
@@ -34,8 +35,8 @@ Assignment = dict[tuple[str, int], tuple[int, ...]]
 def configs(stack: BenchStack, uid: str, bootstrap: str) -> tuple[dict[str, Any], dict[str, Any]]:
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
     password = names.admin_password_in(secret)
-    confluent = confluent_config(bootstrap, names.ADMIN_USERNAME, password)
-    kp = client_config(bootstrap, names.ADMIN_USERNAME, password, 30.0, "bench")
+    confluent = confluent_config(bootstrap, ADMIN_USERNAME, password)
+    kp = client_config(bootstrap, ADMIN_USERNAME, password, 30.0, "bench")
     return confluent, kp
 
 

@@ -24,6 +24,7 @@ import httpx
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from app.core.secrets import ADMIN_USERNAME
 from bench.workers_stack import BenchStack, bench_stack
 from workers.adapters.kafka_admin import confluent_config
 from workers.builders import names
@@ -38,7 +39,7 @@ def admin_client(stack: BenchStack) -> AdminClient:
     )
     return AdminClient(
         confluent_config(
-            cluster["bootstrap_servers"], names.ADMIN_USERNAME, names.admin_password_in(secret)
+            cluster["bootstrap_servers"], ADMIN_USERNAME, names.admin_password_in(secret)
         )
     )
 

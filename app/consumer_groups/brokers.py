@@ -19,9 +19,6 @@ the two derivations equal), so the API needs no access to the cluster's Kubernet
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import threading
 import time
 import uuid
@@ -42,24 +39,18 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 
 from app.consumer_groups.views import Bounds, Member, ObservedGroup, Partition
 from app.core.errors import ApiError
+from app.core.secrets import ADMIN_USERNAME
 from app.models.base import utcnow
 
 TIMEOUT_SECONDS = 5.0
 CACHE_SECONDS = 2.0
 RETRY_AFTER_SECONDS = 2
-ADMIN_USERNAME = "kplane-admin"
 # A committed offset of -1001 (OFFSET_INVALID) means "none committed".
 _NO_OFFSET = -1001
 _ABSENT = {KafkaError.GROUP_ID_NOT_FOUND, KafkaError.UNKNOWN_TOPIC_OR_PART}
 T = TypeVar("T")
 _EARLIEST: Any = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
 _LATEST: Any = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-
-
-def admin_password(secret_key: bytes, cluster_uid: uuid.UUID) -> str:
-    """The control plane's broker credential (see workers.builders.names.admin_password)."""
-    mac = hmac.new(secret_key, f"kafka-admin:{cluster_uid}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
 class BrokersUnavailable(ApiError):

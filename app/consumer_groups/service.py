@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from app.clusters import service as clusters
-from app.consumer_groups.brokers import Brokers, Listing, admin_password
+from app.consumer_groups.brokers import Brokers, Listing
 from app.consumer_groups.schemas import ResetOffsetsIn
 from app.consumer_groups.views import (
     DELETE_VERB,
@@ -36,6 +36,7 @@ from app.core.pagination import ListParams, decode_token, encode_token
 from app.core.pools import Connection
 from app.core.queue import enqueue_after_commit
 from app.core.resource import raise_if
+from app.core.secrets import admin_password
 from app.core.settings import get_settings
 from app.core.unit import Unit
 from app.models import Cluster, ConsumerGroupAction, Operation

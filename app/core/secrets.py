@@ -7,11 +7,13 @@ logs, and the plaintext leaves only in the response of the call that set it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
 import secrets
 import string
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -65,3 +67,15 @@ def encrypt(plaintext: str) -> bytes:
 
 def decrypt(ciphertext: bytes) -> str:
     return decrypt_bytes(ciphertext).decode()
+
+
+# The control plane's own principal on every Kafka cluster (a super user of the brokers).
+ADMIN_USERNAME = "kplane-admin"
+
+
+def admin_password(secret_key: bytes, cluster_uid: uuid.UUID) -> str:
+    """The control plane's broker credential, derived (HMAC) from the control plane's secret,
+    so it need not be stored anywhere but the cluster's Secret and is the same on every pass —
+    and the API's read-only Kafka client derives the same one."""
+    mac = hmac.new(secret_key, f"kafka-admin:{cluster_uid}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from app.core.secrets import ADMIN_USERNAME
 from devstack.controlplane import ControlPlane
 from devstack.kube.substrate import KubeSubstrate
 from devstack.postgres import LocalPostgres
@@ -202,4 +203,4 @@ def admin(stack: Stack, kafka: Cluster) -> AdminClient:
     uid = stack.ok("GET", kafka.path)["uid"]
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
     password = names.admin_password_in(secret)
-    return AdminClient(kafka.client_config(names.ADMIN_USERNAME, password))
+    return AdminClient(kafka.client_config(ADMIN_USERNAME, password))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka import Producer
 
+from app.core.secrets import ADMIN_USERNAME
 from tests.e2e.conftest import Cluster, Stack, wait_for
 from workers.adapters.client_quotas import KafkaPythonQuotas
 from workers.builders import names
@@ -21,7 +22,7 @@ def quotas(stack: Stack, kafka: Cluster) -> Iterator[KafkaPythonQuotas]:
     uid = stack.ok("GET", kafka.path)["uid"]
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
     password = names.admin_password_in(secret)
-    client = KafkaPythonQuotas(kafka.body["bootstrap_servers"], names.ADMIN_USERNAME, password, 10)
+    client = KafkaPythonQuotas(kafka.body["bootstrap_servers"], ADMIN_USERNAME, password, 10)
     try:
         yield client
     finally:

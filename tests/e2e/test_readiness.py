@@ -19,6 +19,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
+from app.core.secrets import ADMIN_USERNAME
 from devstack.kube.process import ProcRef
 from tests.e2e.conftest import SMALL, Stack, wait_for
 from tests.integration.broker.clients import create_topic
@@ -147,7 +148,7 @@ def test_a_frozen_broker_is_not_ready_and_comes_back(stack: Stack, own_cluster: 
     assert not_ready_after <= NOT_READY_WITHIN, f"NotReady only after {not_ready_after:.1f}s"
     assert out_after <= NOT_READY_WITHIN, f"out of the Endpoints only after {out_after:.1f}s"
 
-    config = confluent_config(body["bootstrap_servers"], names.ADMIN_USERNAME, own_cluster.password)
+    config = confluent_config(body["bootstrap_servers"], ADMIN_USERNAME, own_cluster.password)
     create_topic(AdminClient(config), TOPIC, 1, 1)
     producer = Producer({**config, "acks": "all", "enable.idempotence": "true"})
     failed: list[str] = []

@@ -22,6 +22,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 from kafka.admin import KafkaAdminClient
 
+from app.core.secrets import ADMIN_USERNAME
 from tests.e2e.conftest import SMALL, ClientConfig, Stack, wait_for
 from tests.integration.broker.clients import create_topic, read_all
 from workers.adapters.kafka_admin import confluent_config
@@ -67,9 +68,7 @@ def roll_cluster(stack: Stack, project: str) -> Iterator[RollCluster]:
     namespace = names.namespace_of(body["uid"])
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/{namespace}/secrets/{names.SECRET}")
     password = names.admin_password_in(secret)
-    config: ClientConfig = confluent_config(
-        body["bootstrap_servers"], names.ADMIN_USERNAME, password
-    )
+    config: ClientConfig = confluent_config(body["bootstrap_servers"], ADMIN_USERNAME, password)
     create_topic(AdminClient(config), TOPIC, PARTITIONS, 3, config={"min.insync.replicas": "2"})
     yield RollCluster(path, namespace, config, password)
     stack.ok("DELETE", path)
@@ -351,7 +350,7 @@ def test_3_upgrade_then_finalize_then_no_downgrade(stack: Stack, roll_cluster: R
     _check_read_back(rc, stack, sent, "upgrade")
     client = KafkaAdminClient(
         **client_config(
-            str(rc.config["bootstrap.servers"]), names.ADMIN_USERNAME, rc.password, 30.0, "e2e"
+            str(rc.config["bootstrap.servers"]), ADMIN_USERNAME, rc.password, 30.0, "e2e"
         )
     )
     try:

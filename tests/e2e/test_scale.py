@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from kafka.admin import KafkaAdminClient
 
+from app.core.secrets import ADMIN_USERNAME
 from tests.e2e.conftest import SMALL, Stack, wait_for
 from workers.adapters.kafka_admin import confluent_config
 from workers.adapters.kafka_python import client_config
@@ -137,7 +138,7 @@ class Scaled:
 
 def _admin_config(stack: Stack, uid: str, bootstrap: str) -> dict[str, Any]:
     secret = stack.substrate.rest().get(f"/api/v1/namespaces/kplane-{uid}/secrets/{names.SECRET}")
-    return confluent_config(bootstrap, names.ADMIN_USERNAME, names.admin_password_in(secret))
+    return confluent_config(bootstrap, ADMIN_USERNAME, names.admin_password_in(secret))
 
 
 @pytest.fixture(scope="module")

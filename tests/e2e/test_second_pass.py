@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from app.core.secrets import ADMIN_USERNAME
 from app.core.settings import get_settings
 from tests.e2e.conftest import Cluster, Stack
 from workers.adapters.kafka_admin import ConfluentAdmin
@@ -124,7 +125,7 @@ def test_second_reconcile_writes_nothing(stack: Stack, kafka: Cluster, engine: A
     admins: list[ConfluentAdmin] = []
 
     def admin(bootstrap: str, password: str) -> ConfluentAdmin:
-        client = ConfluentAdmin(bootstrap, names.ADMIN_USERNAME, password)
+        client = ConfluentAdmin(bootstrap, ADMIN_USERNAME, password)
         admins.append(client)
         return client
 

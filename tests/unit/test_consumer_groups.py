@@ -4,12 +4,11 @@ API's derivation of the control plane's broker credential, held equal to the wor
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from app.consumer_groups.brokers import ADMIN_USERNAME, Listing, admin_password
+from app.consumer_groups.brokers import Listing
 from app.consumer_groups.service import GroupFilter, Page, Pager
 from app.consumer_groups.views import (
     Bounds,
@@ -27,16 +26,9 @@ from app.consumer_groups.views import (
 )
 from app.core.errors import ApiError
 from app.core.pagination import ListParams
-from workers.builders import names
 
 A0, A1, B0 = Partition("a", 0), Partition("a", 1), Partition("b", 0)
 NOW = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
-
-
-def test_the_api_logs_in_to_the_brokers_as_the_workers_do() -> None:
-    key, uid = b"k" * 44, uuid.uuid4()
-    assert admin_password(key, uid) == names.admin_password(key, uid)
-    assert ADMIN_USERNAME == names.ADMIN_USERNAME
 
 
 def test_body_lag_is_end_minus_committed_and_unknown_where_nothing_is_committed() -> None:

@@ -14,8 +14,8 @@ from typing import Any, Protocol, TypeVar
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from app.core.secrets import ADMIN_USERNAME
 from workers.adapters.kafka_python import client_config, close_quietly
-from workers.builders import names
 from workers.outcome import TransientError
 from workers.planning.roller import PartitionFacts, QuorumFacts
 
@@ -145,7 +145,7 @@ def roll_admin(bootstrap: str, password: str, timeout: float) -> Iterator[KafkaP
         # A stopped broker accepts connections but never answers: start from another one.
         rotated = ",".join(servers[attempt:] + servers[:attempt])
         try:
-            client = KafkaPythonRollAdmin(rotated, names.ADMIN_USERNAME, password, timeout)
+            client = KafkaPythonRollAdmin(rotated, ADMIN_USERNAME, password, timeout)
             break
         except TransientError:
             if attempt == min(3, len(servers)) - 1:

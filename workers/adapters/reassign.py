@@ -18,8 +18,8 @@ from kafka import TopicPartition as KafkaTopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from app.core.secrets import ADMIN_USERNAME
 from workers.adapters.kafka_python import client_config, close_quietly
-from workers.builders import names
 from workers.config import get_worker_settings
 from workers.outcome import TransientError
 from workers.planning.scaling import TopicPartition
@@ -205,4 +205,4 @@ def reassigner_for(
 def reassigner(bootstrap: str, password: str) -> KafkaPythonReassigner:
     """The worker's factory: the control plane's user, the worker's Kafka timeout."""
     timeout = get_worker_settings().kafka_timeout_seconds
-    return reassigner_for(bootstrap, names.ADMIN_USERNAME, password, timeout)
+    return reassigner_for(bootstrap, ADMIN_USERNAME, password, timeout)

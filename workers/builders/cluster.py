@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.secrets import ADMIN_USERNAME
 from workers.builders import names
 
 Manifest = dict[str, Any]
@@ -283,7 +284,7 @@ def secret(spec: ClusterSpec, opts: BuildOptions) -> Manifest:
         "type": "Opaque",
         "data": {
             "cluster-id": b64(names.kafka_cluster_id(spec.uid)),
-            "admin-username": b64(names.ADMIN_USERNAME),
+            "admin-username": b64(ADMIN_USERNAME),
             names.ADMIN_PASSWORD_KEY: b64(opts.admin_password),
         },
     }

@@ -7,8 +7,6 @@ renders exactly the same objects again (level-triggered, nothing to look up firs
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +32,6 @@ BROKERS = "kafka-broker"  # StatefulSet; pods kafka-broker-<n>
 CONTROLLERS_SVC = "kafka-controllers"  # headless
 BROKERS_SVC = "kafka-brokers"  # headless
 BOOTSTRAP_SVC = "kafka-bootstrap"
-ADMIN_USERNAME = "kplane-admin"
 BROKER_ID_OFFSET = 100
 CLIENT_PORT = 9092
 REPLICATION_PORT = 9091
@@ -49,13 +46,6 @@ def namespace_of(cluster_uid: uuid.UUID) -> str:
 def kafka_cluster_id(cluster_uid: uuid.UUID) -> str:
     """Kafka's cluster.id: 22 chars of URL-safe base64 of 16 bytes — the uid's own bytes."""
     return base64.urlsafe_b64encode(cluster_uid.bytes).decode().rstrip("=")
-
-
-def admin_password(secret_key: bytes, cluster_uid: uuid.UUID) -> str:
-    """The control plane's broker credential, derived (HMAC) from the control plane's secret,
-    so it need not be stored anywhere but the cluster's Secret and is the same on every pass."""
-    mac = hmac.new(secret_key, f"kafka-admin:{cluster_uid}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
 def admin_password_in(secret: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, TypedDict
 
 from app.core.kafka_config import BROKER_CONFIGS
+from app.core.secrets import admin_password
 from app.models import Cluster, ResourceStatus
 from workers import status
 from workers.adapters.kafka_admin import KafkaAdmin
@@ -247,7 +248,7 @@ class Pass:
 
     @cached_property
     def password(self) -> str:
-        return names.admin_password(self.ctx.secret_key, self.cluster.uid)
+        return admin_password(self.ctx.secret_key, self.cluster.uid)
 
     @cached_property
     def opts(self) -> build.BuildOptions:

@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from app.core.secrets import admin_password
 from app.models import Cluster, ResourceStatus
 from app.models.base import DesiredState
 from workers import status
 from workers.adapters.kafka_admin import KafkaAdmin
-from workers.builders import names
 from workers.outcome import Ready
 from workers.reconcilers.context import Context
 from workers.store import cluster as load_cluster
@@ -37,7 +37,7 @@ def admin_of(ctx: Context, cluster_uid: uuid.UUID) -> tuple[Cluster, KafkaAdmin]
         return Ready("the cluster is being deleted (its deletion removes everything in it)")
     if row is None or row.state not in ("ACTIVE", "UPDATING") or not bootstrap:
         return Ready("waiting for the cluster to be ready")
-    return c, ctx.admin(bootstrap, names.admin_password(ctx.secret_key, c.uid))
+    return c, ctx.admin(bootstrap, admin_password(ctx.secret_key, c.uid))
 
 
 def ready_condition(ok: bool, reason: str, message: str, generation: int) -> status.Condition:

@@ -47,6 +47,7 @@ from app.consumer_groups.views import (
     reset_body,
     select_partitions,
 )
+from app.core.secrets import admin_password
 from app.models import (
     Cluster,
     ConsumerGroupAction,
@@ -57,7 +58,6 @@ from app.models import (
 from app.models.base import utcnow
 from workers import store
 from workers.adapters.consumer_groups import GroupAdmin, GroupRefused
-from workers.builders import names
 from workers.outcome import Outcome, Ready, RequeueAfter, TransientError
 
 GIVE_UP_AFTER = timedelta(minutes=5)
@@ -223,9 +223,7 @@ def apply(
         return Ready("the cluster does not exist")
     cluster, status = found
     bootstrap = str((status.data or {}).get("bootstrap_servers", "")) if status else ""
-    admin = (
-        admin_of(bootstrap, names.admin_password(secret_key, cluster.uid)) if bootstrap else None
-    )
+    admin = admin_of(bootstrap, admin_password(secret_key, cluster.uid)) if bootstrap else None
     for action in actions:
         try:
             if admin is None:
@@ -278,7 +276,7 @@ def sample_lag(
     written = 0
     for uid, bootstrap in running_clusters(session):
         try:
-            found = lags(admin_of(bootstrap, names.admin_password(secret_key, uid)))
+            found = lags(admin_of(bootstrap, admin_password(secret_key, uid)))
         except TransientError as exc:
             log.warning("lag sample of cluster %s skipped: %s", uid, exc)
             continue

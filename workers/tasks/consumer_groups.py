@@ -14,12 +14,12 @@ from datetime import timedelta
 
 from sqlalchemy import distinct, select
 
+from app.core.secrets import ADMIN_USERNAME
 from app.core.settings import get_settings
 from app.models import ConsumerGroupAction
 from app.models.base import utcnow
 from workers import db
 from workers.adapters.consumer_groups import GroupAdmin, group_admin_for
-from workers.builders import names
 from workers.celery_app import task
 from workers.config import get_worker_settings
 from workers.outcome import Outcome, RequeueAfter
@@ -34,7 +34,7 @@ log = logging.getLogger("kplane.workers")
 
 def _admin(bootstrap: str, password: str) -> GroupAdmin:
     timeout = get_worker_settings().kafka_timeout_seconds
-    return group_admin_for(bootstrap, names.ADMIN_USERNAME, password, timeout)
+    return group_admin_for(bootstrap, ADMIN_USERNAME, password, timeout)
 
 
 @task(APPLY)

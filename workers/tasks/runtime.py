@@ -12,10 +12,10 @@ from typing import Any
 import redis
 
 from app.core.messages import pending_key
+from app.core.secrets import ADMIN_USERNAME
 from app.core.settings import get_settings
 from workers.adapters import kafka_admin
 from workers.adapters.kube import HttpKube
-from workers.builders import names
 from workers.celery_app import app
 from workers.config import get_worker_settings
 
@@ -39,7 +39,7 @@ def markers() -> redis.Redis[bytes]:
 
 def admin(bootstrap: str, password: str) -> kafka_admin.ConfluentAdmin:
     timeout = get_worker_settings().kafka_timeout_seconds
-    return kafka_admin.admin_for(bootstrap, names.ADMIN_USERNAME, password, timeout)
+    return kafka_admin.admin_for(bootstrap, ADMIN_USERNAME, password, timeout)
 
 
 def clear_marker(name: str, cluster_uid: str) -> None:

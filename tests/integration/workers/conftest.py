@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
+from app.core.secrets import ADMIN_USERNAME, admin_password
 from app.core.settings import get_settings
 from app.models import Cluster, Operation, Project, ResourceStatus
 from devstack import kafka_dist
@@ -67,7 +68,7 @@ class SharedKafka:
 
     @property
     def password(self) -> str:
-        return names.admin_password(get_settings().fernet_key, self.uid)
+        return admin_password(get_settings().fernet_key, self.uid)
 
 
 @pytest.fixture(scope="package")
@@ -78,12 +79,12 @@ def kafka_home() -> Path:
 @pytest.fixture(scope="package")
 def kafka(kafka_home: Path) -> Iterator[SharedKafka]:
     uid = uuid.uuid4()
-    password = names.admin_password(get_settings().fernet_key, uid)
+    password = admin_password(get_settings().fernet_key, uid)
     with LocalKafkaCluster(
         controllers=1,
         brokers=1,
         name="workers",
-        admin_username=names.ADMIN_USERNAME,
+        admin_username=ADMIN_USERNAME,
         admin_password=password,
         memory_mib=512,
         jvm_profile="small",
@@ -184,7 +185,7 @@ def run_pass(
     admins: list[ConfluentAdmin] = []
 
     def admin(bootstrap: str, password: str) -> ConfluentAdmin:
-        client = ConfluentAdmin(bootstrap, names.ADMIN_USERNAME, password)
+        client = ConfluentAdmin(bootstrap, ADMIN_USERNAME, password)
         admins.append(client)
         return client
 
@@ -287,7 +288,8 @@ class NodesKube:
     first listed, and Ready while its node serves. Deleting one restarts its node (SIGTERM,
     then a start on the same data) and the next listing recreates it from the current
     template — a roll, as the pod runner would do it; once the StatefulSet is gone, a deleted
-    pod just disappears (the node keeps running: the package shares it)."""
+    pod just disappears (the node keeps running: the package shares it). A pod named in
+    `not_ready` fails its readiness probe."""
 
     def __init__(self, real: HttpKube, kafka: SharedKafka) -> None:
         self.real = real
@@ -295,6 +297,8 @@ class NodesKube:
         self.pods: dict[str, Obj] = {}
         self.restarts: dict[str, int] = {}
         self.gone: set[str] = set()
+        # Pods whose readiness probe fails (as a frozen node's would), whatever their node does.
+        self.not_ready: set[str] = set()
 
     @property
     def writes(self) -> int:
@@ -334,7 +338,7 @@ class NodesKube:
                     }
                 pod = self.pods[name]
                 node = self._node(name)
-                ready = "True" if _serving(node) else "False"
+                ready = "True" if name not in self.not_ready and _serving(node) else "False"
                 pod["status"] = {
                     "podIP": node.host,
                     "conditions": [{"type": "Ready", "status": ready}],

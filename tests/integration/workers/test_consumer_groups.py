@@ -17,13 +17,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.consumer_groups.views import Partition, ResetSpec, target_uid
+from app.core.secrets import ADMIN_USERNAME
 from app.core.settings import get_settings
 from app.models import ConsumerGroupAction, ConsumerGroupLagSample, Operation
 from app.models.base import utcnow
 from devstack.pytest_plugin import wait_until
 from tests.integration.workers.conftest import SharedKafka, seed_cluster
 from workers.adapters.consumer_groups import ConfluentGroupAdmin, GroupAdmin
-from workers.builders import names
 from workers.outcome import Ready, TransientError
 from workers.reconcilers import consumer_groups
 
@@ -34,7 +34,7 @@ TOPIC = "cgw"
 def cluster_uid(engine: Engine, kafka: SharedKafka) -> uuid.UUID:
     with Session(engine) as session:
         seed_cluster(session, kafka)
-    config = kafka.local.client_config(names.ADMIN_USERNAME, kafka.password)
+    config = kafka.local.client_config(ADMIN_USERNAME, kafka.password)
     client = AdminClient(config)  # held: a client collected early fails its futures
     for future in client.create_topics([NewTopic(TOPIC, 2, 1)]).values():
         future.result(timeout=60)
@@ -48,9 +48,7 @@ def cluster_uid(engine: Engine, kafka: SharedKafka) -> uuid.UUID:
 
 @pytest.fixture(scope="module")
 def admin(kafka: SharedKafka, cluster_uid: uuid.UUID) -> ConfluentGroupAdmin:
-    return ConfluentGroupAdmin(
-        kafka.local.bootstrap_servers, names.ADMIN_USERNAME, kafka.password, 10.0
-    )
+    return ConfluentGroupAdmin(kafka.local.bootstrap_servers, ADMIN_USERNAME, kafka.password, 10.0)
 
 
 def commit(admin: ConfluentGroupAdmin, group: str, offsets: Mapping[int, int]) -> None:
@@ -125,7 +123,7 @@ def test_a_pass_that_died_after_its_write_does_not_shift_twice(
 ) -> None:
     commit(admin, "w-shift", {0: 5, 1: 6})
     op_uid = request(engine, cluster_uid, "w-shift", "resetOffsets", ResetSpec(shift_by=-2))
-    dying = DiesAfterWrite(kafka.local.bootstrap_servers, names.ADMIN_USERNAME, kafka.password, 10)
+    dying = DiesAfterWrite(kafka.local.bootstrap_servers, ADMIN_USERNAME, kafka.password, 10)
     with pytest.raises(SystemExit):
         run(engine, cluster_uid, dying)
     assert admin.committed("w-shift") == {Partition(TOPIC, 0): 3, Partition(TOPIC, 1): 4}
@@ -141,7 +139,7 @@ def test_a_pass_that_died_after_its_write_does_not_shift_twice(
 
 @pytest.fixture
 def member(kafka: SharedKafka) -> Iterator[Consumer]:
-    config = kafka.local.client_config(names.ADMIN_USERNAME, kafka.password)
+    config = kafka.local.client_config(ADMIN_USERNAME, kafka.password)
     consumer = Consumer({**config, "group.id": "w-live", "enable.auto.commit": False})
     consumer.subscribe([TOPIC])
     try:

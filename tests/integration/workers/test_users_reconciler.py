@@ -10,13 +10,12 @@ from confluent_kafka.admin import AdminClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.core.secrets import encrypt, scram_sha512
+from app.core.secrets import ADMIN_USERNAME, encrypt, scram_sha512
 from app.models import ResourceStatus, User
 from app.models.base import utcnow
 from devstack.kafka import wait_for
 from tests.integration.workers.conftest import SharedKafka, run_pass, seed_cluster
 from workers.adapters.kafka_admin import ConfluentAdmin
-from workers.builders import names
 from workers.outcome import Ready
 from workers.reconcilers import users
 
@@ -44,7 +43,7 @@ def _logs_in(kafka: SharedKafka, user: str, password: str) -> bool:
 
 
 def _quotas(kafka: SharedKafka) -> dict[str, dict[str, float]]:
-    admin = ConfluentAdmin(kafka.local.bootstrap_servers, names.ADMIN_USERNAME, kafka.password)
+    admin = ConfluentAdmin(kafka.local.bootstrap_servers, ADMIN_USERNAME, kafka.password)
     try:
         return {u: dict(q) for u, q in admin.user_quotas().items() if q}
     finally:

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from app.core.secrets import ADMIN_USERNAME, admin_password
 from workers.builders import cluster as build
 from workers.builders import names
 
@@ -109,11 +110,11 @@ def test_secret_and_identity() -> None:
     secret = by_kind(build.manifests(spec(), OPTS))[("Secret", "kafka-internal")]
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert data["admin-password"] == "pw-0123456789"
-    assert data["admin-username"] == names.ADMIN_USERNAME
+    assert data["admin-username"] == ADMIN_USERNAME
     assert len(data["cluster-id"]) == 22
     assert base64.urlsafe_b64decode(data["cluster-id"] + "==") == UID.bytes
-    a = names.admin_password(b"k1", UID)
-    assert a == names.admin_password(b"k1", UID) != names.admin_password(b"k2", UID)
+    a = admin_password(b"k1", UID)
+    assert a == admin_password(b"k1", UID) != admin_password(b"k2", UID)
 
 
 def test_server_properties_sorted() -> None:
