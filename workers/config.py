@@ -43,8 +43,6 @@ class WorkerSettings(BaseSettings):
     kafka_timeout_seconds: float = 10.0
     task_soft_time_limit: int = 120
     task_time_limit: int = 150
-    # Seconds a Redis "pending" marker lives (producer-side coalescing); a safety net only.
-    pending_marker_seconds: int = 60
     # Partition moves of a scale-out or scale-in: the replication throttle per broker (bytes/s),
     # and what happens to a removed broker's volume once it is empty ("delete" or "retain").
     reassign_throttle_bytes: int = 50 * 1024 * 1024
@@ -52,6 +50,9 @@ class WorkerSettings(BaseSettings):
     # Consumer group lag history: total_lag of every group sampled this often, kept this long.
     lag_sample_seconds: float = 30.0
     lag_retention_hours: float = 24.0
+    # Prometheus metrics of each worker (workers/metrics.py): 0 = no metrics server.
+    metrics_port: int = 0
+    metrics_host: str = "0.0.0.0"  # noqa: S104 (scraped from the cluster network)
 
 
 @lru_cache(maxsize=1)

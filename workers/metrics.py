@@ -8,8 +8,7 @@ main process's HTTP server (`serve`, started on `worker_init`, before the pool f
 at scrape time. The queue depth (Redis) and the unconverged resources (Postgres) are read at
 scrape time.
 
-Off unless KPLANE_WORKER_METRICS_PORT is set (a setting of its own for now: to be folded into
-workers.config.WorkerSettings).
+Off unless KPLANE_WORKER_METRICS_PORT is set (workers.config.WorkerSettings).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from prometheus_client import CollectorRegistry, Histogram, start_http_server, v
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -47,13 +45,6 @@ RECONCILE = Histogram(
     ("kind", "outcome"),
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 150.0),
 )
-
-
-class MetricsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KPLANE_WORKER_METRICS_", extra="ignore")
-
-    port: int = 0  # 0: no metrics server
-    host: str = "0.0.0.0"  # noqa: S104 (scraped from the cluster network)
 
 
 def kind_of(task_name: str) -> str:
@@ -125,7 +116,8 @@ class Unconverged(Collector):
 
 
 def serve(
-    settings: MetricsSettings,
+    port: int,
+    host: str,
     redis_url: str,
     queue: str,
     database_url: str,
@@ -143,6 +135,6 @@ def serve(
     client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
     registry.register(QueueDepth(client, queue))
     registry.register(Unconverged(database_url, kinds))
-    start_http_server(settings.port, addr=settings.host, registry=registry)
-    log.info("worker metrics on %s:%d (values in %s)", settings.host, settings.port, directory)
+    start_http_server(port, addr=host, registry=registry)
+    log.info("worker metrics on %s:%d (values in %s)", host, port, directory)
     return directory

@@ -122,13 +122,18 @@ def _record_cluster_failure(uid: uuid.UUID, outcome: Failed) -> None:
 
 def _serve_metrics(**_: object) -> None:
     """In the worker's main process, before its pool forks (Celery's worker_init)."""
-    settings = metrics.MetricsSettings()
-    if not settings.port:
+    settings = get_worker_settings()
+    if not settings.metrics_port:
         return
     kinds = [(metrics.kind_of(name), model) for name, model in sweeper.DOMAINS]
     app_settings = get_settings()
     directory = metrics.serve(
-        settings, app_settings.redis_url, QUEUE, app_settings.sync_database_url, kinds
+        settings.metrics_port,
+        settings.metrics_host,
+        app_settings.redis_url,
+        QUEUE,
+        app_settings.sync_database_url,
+        kinds,
     )
 
     def remove_values(**_: object) -> None:
