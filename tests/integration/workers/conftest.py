@@ -1,6 +1,6 @@
 """Fixtures of the workers' integration tests: a migrated database of its own per module, and —
-for the reconciler tests — one small real Kafka cluster shared by the whole package (a KRaft
-controller and a broker, small JVMs: two cores), plus `run_pass`, which runs one reconcile
+for the reconciler tests — one small real Kafka cluster per module (a KRaft controller and a
+broker, small JVMs: two cores), plus `run_pass`, which runs one reconcile
 pass the way the task does and reports what it wrote to Kafka, Kubernetes and Postgres.
 
 The cluster reconciler and the roller also get the real Kubernetes control plane (etcd,
@@ -76,8 +76,10 @@ def kafka_home() -> Path:
     return kafka_dist.ensure(kafka_dist.default_version())
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def kafka(kafka_home: Path) -> Iterator[SharedKafka]:
+    """A Kafka cluster per module (one at a time: two small JVMs), so that no module sees
+    what another left on the brokers."""
     uid = uuid.uuid4()
     password = admin_password(get_settings().fernet_key, uid)
     with LocalKafkaCluster(
@@ -288,7 +290,7 @@ class NodesKube:
     first listed, and Ready while its node serves. Deleting one restarts its node (SIGTERM,
     then a start on the same data) and the next listing recreates it from the current
     template — a roll, as the pod runner would do it; once the StatefulSet is gone, a deleted
-    pod just disappears (the node keeps running: the package shares it). A pod named in
+    pod just disappears (the node keeps running: the module's tests share it). A pod named in
     `not_ready` fails its readiness probe."""
 
     def __init__(self, real: HttpKube, kafka: SharedKafka) -> None:

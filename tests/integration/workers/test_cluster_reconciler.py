@@ -82,14 +82,14 @@ def test_a_new_cluster_becomes_active_then_a_second_pass_writes_nothing(
         )
         session.commit()
 
-    # The broker is down at first: the pass must wait for its pod, and say so.
-    kafka.local.stop_node(100)
+    # The broker's pod is not Ready at first: the pass must wait for it, and say so.
+    kube.not_ready = {"kafka-broker-0"}
     try:
         waited = wait_until(
             lambda: _stopped_at_pods(engine, kube, uid), 120, "a pass waiting for the pods"
         )
     finally:
-        kafka.local.start_node(100, wait=False)
+        kube.not_ready = set()
     assert waited.kafka_writes == 0
     with Session(engine) as session:
         st = session.get(ResourceStatus, uid)
