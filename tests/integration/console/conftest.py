@@ -54,7 +54,10 @@ def console(live_api: LiveApi) -> Iterator[Console]:
         yield Console(live_api.base_url, api, tokens)
 
 
-@pytest.fixture(scope="session")
+# Package-scoped, not session-scoped: Playwright's sync API keeps an event loop running in this
+# thread while it is open, and every async (anyio) test that runs after the console's would
+# then fail with "Cannot run the event loop while another loop is running".
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make os-deps` (devstack/os-deps.sh installs it)")
@@ -62,7 +65,7 @@ def playwright() -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
     yield browser
