@@ -90,9 +90,10 @@ def record_success(unit: Unit, request: Request, code: int = 200) -> None:
     if targets is None:
         unit.add(AuditRecord, **_fields(request, code, "OK", note))
         return
+    # The batch's fields once; only the target differs from record to record.
+    fields = _fields(request, code, "OK", note)
     for target in targets:
-        request.state.audit_target = target
-        unit.add(AuditRecord, **_fields(request, code, "OK", note))
+        unit.add(AuditRecord, **{**fields, "target": target[:600]})
 
 
 async def record_failure(request: Request, code: int, status: str, message: str) -> None:
