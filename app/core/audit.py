@@ -21,6 +21,7 @@ from app.models.base import utcnow
 log = logging.getLogger("kplane.audit")
 MUTATING = frozenset({"POST", "PATCH", "DELETE", "PUT"})
 _PROJECT_IN_PATH = re.compile(r"^/v1/projects/([^/:]+)")
+_TARGET_LENGTH = 600  # the width of audit_logs.target
 
 
 def _project_of(request: Request) -> str:
@@ -39,7 +40,7 @@ def _action_of(request: Request) -> str:
 
 def _target_of(request: Request) -> str:
     target = getattr(request.state, "audit_target", None)
-    return str(target or request.scope["path"].removeprefix("/v1/"))[:600]
+    return str(target or request.scope["path"].removeprefix("/v1/"))[:_TARGET_LENGTH]
 
 
 def _principal_of(request: Request) -> str:
@@ -85,15 +86,14 @@ def record_success(unit: Unit, request: Request, code: int = 200) -> None:
     """Add the audit row(s) of a successful mutation to the request's transaction."""
     if request.method not in MUTATING:
         return
-    note = getattr(request.state, "audit_note", "")
+    fields = _fields(request, code, "OK", getattr(request.state, "audit_note", ""))
     targets: list[str] | None = getattr(request.state, "audit_targets", None)
     if targets is None:
-        unit.add(AuditRecord, **_fields(request, code, "OK", note))
+        unit.add(AuditRecord, **fields)
         return
-    # The batch's fields once; only the target differs from record to record.
-    fields = _fields(request, code, "OK", note)
+    # A batch: the same fields, computed once; only the target differs from record to record.
     for target in targets:
-        unit.add(AuditRecord, **{**fields, "target": target[:600]})
+        unit.add(AuditRecord, **{**fields, "target": target[:_TARGET_LENGTH]})
 
 
 async def record_failure(request: Request, code: int, status: str, message: str) -> None:
