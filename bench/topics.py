@@ -4,12 +4,14 @@
   (goal p50 <= 500 ms, p99 <= 2 s);
 * bulk: N topics (default 1,000) created through the API's `topics:batchCreate` → all
   `ACTIVE`, once as one call of N and once as 10 concurrent calls of N/10, beside one raw
-  Admin API batch creating N other topics, measured before and after them (goal >= 50
-  topics/s end to end and <= 5x the raw batch);
+  Admin API batch creating N other topics, measured before and after them (goals: the call
+  itself <= 1x the raw batch, all ACTIVE <= 3x);
 * for reference, the old way: N single-topic POSTs from 32 concurrent clients (``--singles``).
 
 Topics have 1 partition and replication factor 1 on both sides, so six 256 MiB-heap JVMs on two
-cores hold them all. Run ``make bench-topics``.
+cores hold them all. Beside each figure: the API process's CPU time during the call and how busy
+the machine's cores were (the stack at rest is measured first), since on two cores a call's wall
+time is mostly its share of them. Run ``make bench-topics``.
 """
 
 from __future__ import annotations
@@ -19,17 +21,50 @@ import asyncio
 import os
 import statistics
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from app.core.secrets import ADMIN_USERNAME
+from bench.apistack import cpu_seconds
 from bench.workers_stack import BenchStack, bench_stack
 from workers.adapters.kafka_admin import confluent_config
 from workers.builders import names
 
 CLUSTER = "/v1/projects/bench/clusters/t"
+# The poll for "all ACTIVE": a filtered list call every 20 ms resolves the moment to ~1% of the
+# figure; polling back to back cost a third of a core that the workers and brokers then lacked.
+POLL_SECONDS = 0.02
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of every core since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+class Busy:
+    """How busy the machine's cores were between start() and stop(), 0..1."""
+
+    def start(self) -> Busy:
+        self.before = machine_jiffies()
+        return self
+
+    def stop(self) -> float:
+        busy, total = machine_jiffies()
+        return (busy - self.before[0]) / max(1, total - self.before[1])
+
+
+@dataclass
+class Bulk:
+    responded: float  # seconds until the calls returned
+    active: float  # seconds until all ACTIVE
+    api_cpu: float  # CPU seconds the API process used during the calls
+    busy: float  # how busy the machine was during the calls, 0..1
 
 
 def admin_client(stack: BenchStack) -> AdminClient:
@@ -126,18 +161,20 @@ def until_active(stack: BenchStack, prefix: str, count: int, started: float) -> 
         while not none_pending(stack, prefix):
             if time.monotonic() - started > 600:
                 raise RuntimeError(f"{prefix}* topics not ACTIVE after 600 s")
-            time.sleep(0.005)
+            time.sleep(POLL_SECONDS)
         done = time.monotonic() - started
         if active_count(stack, prefix) >= count:
             return done
 
 
-def bulk_via_api(stack: BenchStack, prefix: str, count: int, calls: int) -> tuple[float, float]:
-    """(seconds until the calls returned, seconds until all ACTIVE)."""
+def bulk_via_api(stack: BenchStack, prefix: str, count: int, calls: int) -> Bulk:
+    api = stack.cp.procs["api"].pid
+    cpu, busy = cpu_seconds(api), Busy().start()
     started = time.monotonic()
     asyncio.run(batch_create(stack.cp.api_url, prefix, count, calls))
     responded = time.monotonic() - started
-    return responded, until_active(stack, prefix, count, started)
+    cpu, load = cpu_seconds(api) - cpu, busy.stop()
+    return Bulk(responded, until_active(stack, prefix, count, started), cpu, load)
 
 
 def raw_batch(admin: AdminClient, prefix: str, count: int) -> float:
@@ -164,6 +201,9 @@ def main() -> None:
         stack.create_cluster("bench", "t")
         latency = sorted(single_topic_latency(stack, args.latency_samples))
         admin = admin_client(stack)
+        rest = Busy().start()
+        time.sleep(5)  # the measurement itself: the stack at rest
+        at_rest = rest.stop()
 
         raw_before = raw_batch(admin, "raw-a-", n)
         one_call = bulk_via_api(stack, "bulk-", n, 1)
@@ -188,14 +228,17 @@ def main() -> None:
         f"raw Admin API batch of {n} topics: {raw_before:.2f} s before, {raw_after:.2f} s after"
         f" (mean {raw:.2f} s)"
     )
-    for label, (responded, total) in (
+    print(f"the stack at rest keeps the machine's cores {at_rest:.0%} busy")
+    for label, bulk in (
         (f"1 x {n}", one_call),
         (f"10 x {-(-n // 10)} concurrent", ten_calls),
     ):
         print(
             f"bulk {n} topics via topics:batchCreate ({label}): calls returned in "
-            f"{responded:.2f} s, all ACTIVE in {total:.2f} s = {n / total:.0f} topics/s, "
-            f"{total / raw:.1f}x the raw batch  (goal >= 50/s and <= 5x)"
+            f"{bulk.responded:.2f} s = {bulk.responded / raw:.2f}x the raw batch (goal <= 1x; "
+            f"API CPU {bulk.api_cpu:.2f} s, cores {bulk.busy:.0%} busy meanwhile), all ACTIVE "
+            f"in {bulk.active:.2f} s = {n / bulk.active:.0f} topics/s, "
+            f"{bulk.active / raw:.1f}x the raw batch  (goal <= 3x)"
         )
     if singles is not None:
         print(

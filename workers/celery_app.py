@@ -11,12 +11,13 @@ Run:  celery -A workers.celery_app worker -Q kplane      (any number of them)
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from celery import Celery
-from celery.signals import after_setup_logger
+from celery.signals import after_setup_logger, worker_process_init
 
 from app.core.settings import get_settings
 from workers.config import get_worker_settings
@@ -69,3 +70,16 @@ def _kplane_logging(**_: object) -> None:
 
 
 after_setup_logger.connect(_kplane_logging, weak=False)
+
+
+def _settle_heap(**_: object) -> None:
+    """In each worker process, once its imports are done: what exists then lives for the
+    process, so the collector leaves it alone, and the young generation is collected less often
+    (a pass over 1,000 topics allocates a few hundred thousand objects: with the defaults, the
+    collections that walk every imported module's objects cost about a quarter of its CPU)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
+worker_process_init.connect(_settle_heap, weak=False)

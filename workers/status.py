@@ -9,10 +9,12 @@ Operations complete here: every pending one whose target_generation the resource
 
 from __future__ import annotations
 
+import typing
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -45,6 +47,7 @@ def merge_conditions(
 ) -> list[Condition]:
     """`new` with each condition's transition time kept from `old` while its status holds."""
     before = {c.get("type"): c for c in old}
+    transition = rfc3339(now)
     out = []
     for c in new:
         prev = before.get(c["type"])
@@ -54,7 +57,7 @@ def merge_conditions(
                 **c,
                 "last_transition_time": prev["last_transition_time"]
                 if keep and prev
-                else rfc3339(now),
+                else transition,
             }
         )
     return out
@@ -144,8 +147,9 @@ def record_statuses(
     existing: Mapping[uuid.UUID, ResourceStatus] | None = None,
     recheck: timedelta = timedelta(seconds=60),
 ) -> dict[uuid.UUID, ResourceStatus]:
-    """`record`, returning each resource's status as now stored (detached copies for the rows
-    written), so that finishing Operations needs no second read of what was just written."""
+    """`record`, returning each resource's status as now stored (for the rows written, plain
+    objects with ResourceStatus's attributes: read only, by the body renderers), so that
+    finishing Operations needs no second read of what was just written."""
     return _record(session, observed, existing, recheck)[1]
 
 
@@ -201,7 +205,10 @@ def _record(
             .values(last_checked_time=now)
         )
     stored = {uid: row for uid, row in current.items()}
-    stored.update({c["resource_uid"]: ResourceStatus(**c) for c in changed})
+    # Not ORM instances: one costs ~70 µs of instrumentation, a third of a 1,000-topic pass.
+    stored.update(
+        {c["resource_uid"]: typing.cast(ResourceStatus, SimpleNamespace(**c)) for c in changed}
+    )
     return len(changed), stored
 
 
