@@ -9,61 +9,26 @@ carrying the status, the ErrorInfo reason and the message of the API's error bod
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from cli.errors import ApiError, Body
+
+# `import httpx` also imports httpx's own command line (httpx._main: click, Rich's progress
+# and syntax, Pygments) whenever those are installed: ~40% of httpx's import time, for a tool
+# kplane never runs. With None in sys.modules that import fails, and httpx goes on without it.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
+
+__all__ = ["ApiError", "Body", "Client", "Params", "retry_delay"]
 
 RETRIED_STATUSES = frozenset({429, 503})
 MAX_RETRY_AFTER = 30.0
 TRANSPORT_ATTEMPTS = 3
 Params = Mapping[str, str | int | bool | None]
-Body = dict[str, Any]
-
-
-@dataclass
-class FieldViolation:
-    field: str
-    description: str
-
-
-@dataclass
-class ApiError(Exception):
-    """A refused or failed call, as the API's error body describes it."""
-
-    code: int  # HTTP status; 0 when the API could not be reached
-    status: str  # e.g. NOT_FOUND
-    message: str
-    reason: str = ""  # the ErrorInfo reason, e.g. CLUSTER_NOT_FOUND
-    violations: list[FieldViolation] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.status}: {self.message}"
-
-    @classmethod
-    def from_body(cls, code: int, body: object, fallback: str) -> ApiError:
-        error = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(error, dict):
-            return cls(code, httpx.codes.get_reason_phrase(code).upper() or "ERROR", fallback)
-        reason = ""
-        violations: list[FieldViolation] = []
-        for detail in error.get("details") or []:
-            if not isinstance(detail, dict):
-                continue
-            if detail.get("@type") == "ErrorInfo":
-                reason = str(detail.get("reason") or "")
-            for v in detail.get("field_violations") or []:
-                violations.append(FieldViolation(str(v.get("field")), str(v.get("description"))))
-        return cls(
-            code,
-            str(error.get("status") or "ERROR"),
-            str(error.get("message") or fallback),
-            reason,
-            violations,
-        )
 
 
 def retry_delay(response: httpx.Response | None, attempt: int) -> float:

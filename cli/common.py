@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 
 from cli import config, output
-from cli.client import Body, Client
+from cli.client import Client
+from cli.errors import Body
 from cli.output import Column, Format
 
 EXIT_USAGE = 2
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # --- option types -------------------------------------------------------------------------
 
@@ -87,7 +86,7 @@ OrderByOpt = Annotated[str, typer.Option(help="e.g. 'create_time desc'.")]
 
 def usage_error(message: str) -> NoReturn:
     """Stop with exit status 2, as Typer does for a malformed command line."""
-    output.err.print(f"Usage error: {message}", markup=False, style="red")
+    output.err().print(f"Usage error: {message}", markup=False, style="red")
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -135,10 +134,14 @@ def read_body(path: Path | None) -> Body:
     """A request body from a JSON or YAML file ('-' for stdin); nothing means `{}`."""
     if path is None:
         return {}
+    # Imported here, not with the module: only a command given -f pays for PyYAML.
+    import yaml
+
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text()
         # YAML is a superset of JSON; libyaml's loader reads a 1,000-topic file ~10x faster.
-        body = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        body = yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
     except (OSError, yaml.YAMLError) as e:
         raise typer.BadParameter(str(e), param_hint="--from-file") from None
     if body is None:

@@ -4,6 +4,9 @@ Named contexts live in `$XDG_CONFIG_HOME/kplane/config.yaml` (`~/.config/kplane/
 written with 0600 permissions because they hold tokens. The environment variables
 KPLANE_ENDPOINT, KPLANE_TOKEN and KPLANE_PROJECT override the chosen context field by field, and
 KPLANE_CONTEXT chooses a context as `--context` does.
+
+PyYAML is imported only when a config file is read or written: a command run from the
+environment alone (KPLANE_ENDPOINT, KPLANE_TOKEN, as scripts and CI do) does not pay for it.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 DEFAULT_CONTEXT = "default"
 
@@ -48,8 +49,16 @@ def config_path() -> Path:
 def load(path: Path | None = None) -> Config:
     path = path or config_path()
     try:
-        raw = yaml.safe_load(path.read_text()) if path.exists() else None
-    except (OSError, yaml.YAMLError) as e:
+        text = path.read_text() if path.exists() else None
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e}") from None
+    if text is None:
+        return Config()
+    import yaml  # lazily: see the module's docstring
+
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
         raise ConfigError(f"cannot read {path}: {e}") from None
     if raw is None:
         return Config()
@@ -68,6 +77,8 @@ def load(path: Path | None = None) -> Config:
 
 def save(config: Config, path: Path | None = None) -> Path:
     """Write the file atomically, readable by its owner only (it holds tokens)."""
+    import yaml  # lazily: see the module's docstring
+
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data: dict[str, Any] = {

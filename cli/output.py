@@ -3,23 +3,28 @@ scripts (`--output json|yaml`), and errors on stderr.
 
 Data goes to stdout and nothing else does: messages, hints and progress go to stderr, so
 `kplane ... -o json | jq` always sees exactly one document.
+
+Rich and PyYAML are imported by the functions that print with them, not with this module:
+`-o json` (what scripts and the 1,000-topic `topics apply` ask for) then never pays their
+~50 ms of import (docs/cli.md, "Start-up").
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import yaml
-from rich.console import Console
-from rich.table import Table
 
-from cli.client import ApiError
+from cli.errors import ApiError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Body = dict[str, Any]
 
@@ -30,15 +35,24 @@ class Format(enum.StrEnum):
     YAML = "yaml"
 
 
+@functools.cache
 def _console(stderr: bool) -> Console:
+    from rich.console import Console  # lazily: see the module's docstring
+
     stream = sys.stderr if stderr else sys.stdout
     # A table piped to a file keeps its rows on one line instead of folding at 80 columns.
     width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 200)
     return Console(file=stream, highlight=False, width=width, soft_wrap=False)
 
 
-out = _console(stderr=False)
-err = _console(stderr=True)
+def out() -> Console:
+    """The console of stdout (data: tables, reports)."""
+    return _console(stderr=False)
+
+
+def err() -> Console:
+    """The console of stderr (messages, hints, progress)."""
+    return _console(stderr=True)
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,8 @@ def cell(value: object) -> str:
 def document(body: object, fmt: Format) -> str:
     """The body as scripts receive it: JSON (indented, keys in the API's order) or YAML."""
     if fmt is Format.YAML:
+        import yaml  # lazily: see the module's docstring
+
         return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
     # orjson: json.dumps with indent falls back to the pure-Python encoder (0.2 s for the
     # report of a 1,000-topic apply).
@@ -97,12 +113,14 @@ def emit(body: Body, fmt: Format, show: Callable[[Body], None]) -> None:
 
 
 def table(rows: Iterable[Body], columns: Sequence[Column]) -> None:
+    from rich.table import Table  # lazily: see the module's docstring
+
     t = Table(box=None, pad_edge=False, header_style="bold")
     for column in columns:
         t.add_column(column.header, overflow="fold")
     for row in rows:
         t.add_row(*(cell(c.value(row)) for c in columns))
-    out.print(t)
+    out().print(t)
 
 
 def _condition(c: Body) -> str:
@@ -113,6 +131,8 @@ def _condition(c: Body) -> str:
 
 def details(body: Body, skip: Iterable[str] = ()) -> None:
     """One resource as `field  value` lines; conditions and steps as their own short lines."""
+    from rich.table import Table  # lazily: see the module's docstring
+
     t = Table(box=None, pad_edge=False, show_header=False)
     t.add_column(style="bold")
     t.add_column(overflow="fold")
@@ -125,21 +145,21 @@ def details(body: Body, skip: Iterable[str] = ()) -> None:
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             value = "\n".join(cell(v) for v in value)
         t.add_row(key, cell(value))
-    out.print(t)
+    out().print(t)
 
 
 def note(message: str) -> None:
     """A message for the person at the terminal (stderr, so it never mixes with data)."""
-    err.print(message, markup=False, soft_wrap=True)
+    err().print(message, markup=False, soft_wrap=True)
 
 
 def error(e: ApiError) -> None:
     reason = f" ({e.reason})" if e.reason and e.reason != e.status else ""
     code = f"{e.code} " if e.code else ""
-    err.print(
+    err().print(
         f"error: {code}{e.status}{reason}: {e.message}", markup=False, style="red", soft_wrap=True
     )
     for v in e.violations:
         line = f"{v.field}: {v.description}"
         if line != e.message:
-            err.print(f"  {line}", markup=False)
+            err().print(f"  {line}", markup=False)

@@ -4,6 +4,9 @@ stderr is not a terminal, and what a mutation prints with `--wait` or `--no-wait
 
 Ctrl-C stops only the waiting: the Operation goes on on the server, and the CLI prints the
 command that follows it again.
+
+Rich's progress is imported only when something is waited for (`--no-wait`, and a script's
+`-o json` of a command that returns at once, do not pay for it).
 """
 
 from __future__ import annotations
@@ -11,20 +14,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from cli import output
-from cli.client import ApiError, Body, Client
+from cli.errors import ApiError, Body
 from cli.output import Format
+
+if TYPE_CHECKING:
+    from cli.client import Client
 
 POLL_SECONDS = 1  # each GET long-polls this long: the bar moves about once a second
 EXIT_INTERRUPTED = 130
@@ -75,12 +74,21 @@ def wait(client: Client, op: Body, timeout: float | None) -> Body:
             raise WaitTimeout(op["name"])
         return client.get(path, {"wait_seconds": POLL_SECONDS})
 
-    if output.err.is_terminal:
+    if output.err().is_terminal:
         return _with_bar(op, poll)
     return _with_lines(op, poll)
 
 
 def _with_bar(op: Body, poll: Callable[[], Body]) -> Body:
+    from rich.progress import (  # lazily: see the module's docstring
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -89,7 +97,7 @@ def _with_bar(op: Body, poll: Callable[[], Body]) -> Body:
         TimeElapsedColumn(),
         TextColumn("{task.fields[step]}"),
     )
-    with Progress(*columns, console=output.err, transient=False) as bar:
+    with Progress(*columns, console=output.err(), transient=False) as bar:
         status = status_of(op)
         task = bar.add_task(status.title, total=100, completed=status.percent, step=status.step)
         while not op.get("done"):
@@ -156,6 +164,14 @@ def finish(
 def wait_all(client: Client, ops: list[Body], timeout: float | None) -> list[Body]:
     """Follow many Operations (a batch create, an apply) until every one is done, with one
     bar counting them; the last read of each is returned, in the given order."""
+    from rich.progress import (  # lazily: see the module's docstring
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     deadline = None if timeout is None else time.monotonic() + timeout
     latest = list(ops)
     pending = [i for i, op in enumerate(latest) if not op.get("done")]
@@ -165,8 +181,8 @@ def wait_all(client: Client, ops: list[Body], timeout: float | None) -> list[Bod
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=output.err,
-        disable=not output.err.is_terminal,
+        console=output.err(),
+        disable=not output.err().is_terminal,
     ) as bar:
         task = bar.add_task("operations", total=len(latest), completed=len(latest) - len(pending))
         while pending:

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from cli import output
-from cli.client import Body
 from cli.common import (
     AllOpt,
     ClusterOpt,
@@ -37,6 +36,7 @@ from cli.common import (
     set_given,
     update_mask,
 )
+from cli.errors import Body
 from cli.help import examples
 from cli.output import Column, Format
 from cli.waiting import finish

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from cli import output
-from cli.client import Body
 from cli.client_properties import Dialect, render
 from cli.common import (
     AllOpt,
@@ -35,6 +34,7 @@ from cli.common import (
     set_given,
     update_mask,
 )
+from cli.errors import Body
 from cli.help import examples
 from cli.output import Column, Format
 from cli.waiting import finish

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from cli import output
-from cli.client import Body
 from cli.common import (
     AllOpt,
     ClusterOpt,
@@ -29,6 +28,7 @@ from cli.common import (
     set_given,
     usage_error,
 )
+from cli.errors import Body
 from cli.help import examples
 from cli.output import Column, Format
 from cli.waiting import finish
@@ -63,7 +63,7 @@ def show_group(group: Body) -> None:
     output.details(group, skip=["offsets", "members"])
     for m in group.get("members") or []:
         parts = ", ".join(f"{p['topic']}-{p['partition']}" for p in m["assigned_partitions"])
-        output.out.print(f"member {m['client_id']} {m['host']}: {parts}", markup=False)
+        output.out().print(f"member {m['client_id']} {m['host']}: {parts}", markup=False)
     output.table(group.get("offsets") or [], OFFSET_COLUMNS)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from cli import output
-from cli.client import Body
 from cli.common import OutputOpt, api
+from cli.errors import Body
 from cli.help import examples
 from cli.output import Column, Format
 

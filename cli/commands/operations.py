@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from cli import output
-from cli.client import Body
 from cli.common import (
     AllOpt,
     FilterOpt,
@@ -23,6 +22,7 @@ from cli.common import (
     list_resources,
     project_of,
 )
+from cli.errors import Body
 from cli.help import examples
 from cli.output import Column, Format
 from cli.waiting import finish

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from cli import output
-from cli.client import Body
 from cli.common import (
     AllOpt,
     EtagOpt,
@@ -31,6 +30,7 @@ from cli.common import (
     set_given,
     update_mask,
 )
+from cli.errors import Body
 from cli.help import examples
 from cli.output import Column, Format
 
@@ -62,7 +62,7 @@ def _path(project: str | None, token: str = "") -> str:
 
 def _show_created(body: Body) -> None:
     output.details(body, skip=["secret"])
-    output.out.print(f"secret: {body.get('secret')}", markup=False)
+    output.out().print(f"secret: {body.get('secret')}", markup=False)
     output.note("the secret is shown only now; store it safely")
 
 

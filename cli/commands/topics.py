@@ -284,13 +284,13 @@ def _report(todo: Plan, dry_run: bool) -> Body:
 def _show_report(report: Body) -> None:
     would = "would " if report["dry_run"] else ""
     for name in report["created"]:
-        output.out.print(f"[green]+ {would}create[/green] {name}", highlight=False)
+        output.out().print(f"[green]+ {would}create[/green] {name}", highlight=False)
     for u in report["updated"]:
-        output.out.print(f"[yellow]~ {would}update[/yellow] {u['topic']}", highlight=False)
+        output.out().print(f"[yellow]~ {would}update[/yellow] {u['topic']}", highlight=False)
         for c in u["changes"]:
             before = "(unset)" if c["before"] is None else c["before"]
             after = "(unset)" if c["after"] is None else c["after"]
-            output.out.print(f"    {c['field']}: {before} -> {after}", markup=False)
+            output.out().print(f"    {c['field']}: {before} -> {after}", markup=False)
     output.note(
         f"{len(report['created'])} to create, {len(report['updated'])} to update, "
         f"{len(report['unchanged'])} unchanged"

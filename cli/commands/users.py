@@ -91,7 +91,7 @@ def _finish_with_password(
     def show(user: Body) -> None:
         output.details(user)
         if password:
-            output.out.print(f"password: {password}", markup=False)
+            output.out().print(f"password: {password}", markup=False)
             output.note("the password is shown only now; store it safely")
 
     if not wait:

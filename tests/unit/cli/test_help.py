@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 from typer.testing import CliRunner
 
-from cli.main import app
+from cli.main import GROUPS, make_app, named_group
 
 runner = CliRunner()
+app = make_app()  # every group, as `kplane --help` and completion build it
 
 
 def commands() -> list[list[str]]:
@@ -60,3 +61,15 @@ def test_shell_completion_scripts() -> None:
         result = runner.invoke(app, ["--show-completion", shell], prog_name="kplane")
         assert result.exit_code == 0, result.output
         assert "kplane" in result.output.lower()
+
+
+def test_a_command_line_builds_only_the_group_it_names() -> None:
+    assert named_group(["topics", "apply", "-f", "t.yaml"]) == "topics"
+    assert named_group(["--context", "prod", "consumer-groups", "list"]) == "consumer-groups"
+    assert named_group(["--context=prod", "users", "get", "app"]) == "users"
+    assert named_group(["login", "--endpoint", "http://x"]) == "login"
+    for everything in ([], ["--help"], ["--show-completion", "bash"], ["topcis", "list"]):
+        assert named_group(everything) is None
+    for name in GROUPS:
+        built = typer.main.get_command(make_app([name]))
+        assert sorted(getattr(built, "commands", {})) == sorted([name, "login"])
