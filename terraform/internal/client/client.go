@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -217,6 +218,47 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// PageSize is the page size of every list call: the API's maximum.
+const PageSize = 1000
+
+// List reads a collection (e.g. projects/p/clusters/c/topics) page by page, with the API's filter
+// when not "", and hands each row (the JSON under the collection's plural, its last path
+// segment) to each.
+func (c *Client) List(ctx context.Context, collection, filter string, each func(row json.RawMessage) error) error {
+	plural := path.Base(collection)
+	for token := ""; ; {
+		q := url.Values{"page_size": {strconv.Itoa(PageSize)}}
+		if filter != "" {
+			q.Set("filter", filter)
+		}
+		if token != "" {
+			q.Set("page_token", token)
+		}
+		var page map[string]json.RawMessage
+		if err := c.Do(ctx, Request{Method: http.MethodGet, Path: collection, Query: q}, &page); err != nil {
+			return err
+		}
+		var rows []json.RawMessage
+		if raw, ok := page[plural]; ok {
+			if err := json.Unmarshal(raw, &rows); err != nil {
+				return fmt.Errorf("listing %s: %w", collection, err)
+			}
+		}
+		for _, row := range rows {
+			if err := each(row); err != nil {
+				return err
+			}
+		}
+		token = ""
+		if raw, ok := page["next_page_token"]; ok {
+			_ = json.Unmarshal(raw, &token)
+		}
+		if token == "" {
+			return nil
+		}
+	}
+}
+
 // Operation is a long-running operation (AIP-151).
 type Operation struct {
 	Name     string          `json:"name"`
@@ -279,6 +321,9 @@ func (c *Client) Mutate(ctx context.Context, req Request) (*Operation, error) {
 	}
 	return c.Wait(ctx, op)
 }
+
+// IdempotencyWindow is how long the API keeps an idempotency key's first response.
+const IdempotencyWindow = 24 * time.Hour
 
 // CreateKey is the idempotency key of a create: a UUID derived from the method, path, query and
 // body, so a retried or re-run apply of the same create (after a crash, within the API's 24 h)

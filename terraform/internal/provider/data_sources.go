@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -243,34 +242,23 @@ func (d *topicsDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	}
 	collection := fmt.Sprintf("projects/%s/clusters/%s/topics", project, cfg.ClusterID.ValueString())
 	elems := []attr.Value{}
-	for token := ""; ; {
-		q := url.Values{"page_size": {"1000"}}
-		if cfg.Filter.ValueString() != "" {
-			q.Set("filter", cfg.Filter.ValueString())
+	err := d.api().List(ctx, collection, cfg.Filter.ValueString(), func(row json.RawMessage) error {
+		var t topicAPI
+		if err := json.Unmarshal(row, &t); err != nil {
+			return err
 		}
-		if token != "" {
-			q.Set("page_token", token)
-		}
-		var page struct {
-			Topics        []topicAPI `json:"topics"`
-			NextPageToken string     `json:"next_page_token"`
-		}
-		if err := d.api().Do(ctx, client.Request{Method: http.MethodGet, Path: collection, Query: q}, &page); err != nil {
-			apiError(&resp.Diagnostics, "Listing topics of "+collection, err)
-			return
-		}
-		for _, t := range page.Topics {
-			elems = append(elems, types.ObjectValueMust(topicSummaryTypes, map[string]attr.Value{
-				"topic_id": types.StringValue(path.Base(t.Name)), "name": types.StringValue(t.Name),
-				"partition_count": types.Int64Value(t.PartitionCount), "replication_factor": types.Int64Value(t.ReplicationFactor),
-				"configs": stringMap(t.Configs, types.MapValueMust(types.StringType, nil)),
-				"labels":  stringMap(t.Labels, types.MapValueMust(types.StringType, nil)),
-				"state":   types.StringValue(t.State),
-			}))
-		}
-		if token = page.NextPageToken; token == "" {
-			break
-		}
+		elems = append(elems, types.ObjectValueMust(topicSummaryTypes, map[string]attr.Value{
+			"topic_id": types.StringValue(path.Base(t.Name)), "name": types.StringValue(t.Name),
+			"partition_count": types.Int64Value(t.PartitionCount), "replication_factor": types.Int64Value(t.ReplicationFactor),
+			"configs": stringMap(t.Configs, types.MapValueMust(types.StringType, nil)),
+			"labels":  stringMap(t.Labels, types.MapValueMust(types.StringType, nil)),
+			"state":   types.StringValue(t.State),
+		}))
+		return nil
+	})
+	if err != nil {
+		apiError(&resp.Diagnostics, "Listing topics of "+collection, err)
+		return
 	}
 	cfg.ProjectID = types.StringValue(project)
 	cfg.Topics = types.ListValueMust(types.ObjectType{AttrTypes: topicSummaryTypes}, elems)
@@ -335,37 +323,29 @@ func (d *consumerGroupsDataSource) Read(ctx context.Context, req datasource.Read
 	}
 	collection := fmt.Sprintf("projects/%s/clusters/%s/consumer_groups", project, cfg.ClusterID.ValueString())
 	elems := []attr.Value{}
-	for token := ""; ; {
-		q := url.Values{"page_size": {"1000"}}
-		if token != "" {
-			q.Set("page_token", token)
+	err := d.api().List(ctx, collection, "", func(row json.RawMessage) error {
+		var g struct {
+			GroupID  string            `json:"group_id"`
+			Name     string            `json:"name"`
+			State    string            `json:"state"`
+			MaxLag   int64             `json:"max_lag"`
+			Simple   bool              `json:"simple"`
+			Protocol string            `json:"protocol"`
+			Members  []json.RawMessage `json:"members"`
 		}
-		var page struct {
-			ConsumerGroups []struct {
-				GroupID  string            `json:"group_id"`
-				Name     string            `json:"name"`
-				State    string            `json:"state"`
-				MaxLag   int64             `json:"max_lag"`
-				Simple   bool              `json:"simple"`
-				Protocol string            `json:"protocol"`
-				Members  []json.RawMessage `json:"members"`
-			} `json:"consumer_groups"`
-			NextPageToken string `json:"next_page_token"`
+		if err := json.Unmarshal(row, &g); err != nil {
+			return err
 		}
-		if err := d.api().Do(ctx, client.Request{Method: http.MethodGet, Path: collection, Query: q}, &page); err != nil {
-			apiError(&resp.Diagnostics, "Listing consumer groups of "+collection, err)
-			return
-		}
-		for _, g := range page.ConsumerGroups {
-			elems = append(elems, types.ObjectValueMust(consumerGroupTypes, map[string]attr.Value{
-				"group_id": types.StringValue(g.GroupID), "name": types.StringValue(g.Name), "state": types.StringValue(g.State),
-				"max_lag": types.Int64Value(g.MaxLag), "simple": types.BoolValue(g.Simple), "protocol": types.StringValue(g.Protocol),
-				"member_count": types.Int64Value(int64(len(g.Members))),
-			}))
-		}
-		if token = page.NextPageToken; token == "" {
-			break
-		}
+		elems = append(elems, types.ObjectValueMust(consumerGroupTypes, map[string]attr.Value{
+			"group_id": types.StringValue(g.GroupID), "name": types.StringValue(g.Name), "state": types.StringValue(g.State),
+			"max_lag": types.Int64Value(g.MaxLag), "simple": types.BoolValue(g.Simple), "protocol": types.StringValue(g.Protocol),
+			"member_count": types.Int64Value(int64(len(g.Members))),
+		}))
+		return nil
+	})
+	if err != nil {
+		apiError(&resp.Diagnostics, "Listing consumer groups of "+collection, err)
+		return
 	}
 	cfg.ProjectID = types.StringValue(project)
 	cfg.ConsumerGroups = types.ListValueMust(types.ObjectType{AttrTypes: consumerGroupTypes}, elems)
