@@ -175,6 +175,23 @@ func get(ctx context.Context, c *client.Client, name string, out any) (found boo
 	return err == nil, err
 }
 
+// findOperation is the newest Operation of the verb (e.g. "create") on the resource `name`; nil
+// when there is none.
+func findOperation(ctx context.Context, c *client.Client, name, verb string) (*client.Operation, error) {
+	project := strings.SplitN(name, "/", 3)[1]
+	var page struct {
+		Operations []*client.Operation `json:"operations"`
+	}
+	q := url.Values{"filter": {fmt.Sprintf("target = %q AND verb = %s", name, verb)}, "page_size": {"1"}}
+	if err := c.Do(ctx, client.Request{Method: http.MethodGet, Path: "projects/" + project + "/operations", Query: q}, &page); err != nil {
+		return nil, err
+	}
+	if len(page.Operations) == 0 {
+		return nil, nil
+	}
+	return page.Operations[0], nil
+}
+
 // deleteAndWait deletes name (waiting on its Operation); an already-gone resource is success.
 func deleteAndWait(ctx context.Context, c *client.Client, name string) error {
 	_, err := c.Mutate(ctx, client.Request{Method: http.MethodDelete, Path: name})

@@ -42,6 +42,10 @@ type providerData struct {
 	// brokerCounts caches each cluster's broker_count for the plan-time replication check,
 	// so a plan of many new topics reads each cluster once (cluster name -> int64).
 	brokerCounts sync.Map
+	// lists answers the Reads of a plan's refresh from list calls (listcache.go).
+	lists *listCache
+	// topicCreates coalesces concurrent topic creates into topics:batchCreate (batchcreate.go).
+	topicCreates *topicBatcher
 }
 
 func (p *kplaneProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -93,9 +97,12 @@ func (p *kplaneProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	api := client.New(endpoint, token, "terraform-provider-kplane/"+p.version)
 	data := &providerData{
-		client:  client.New(endpoint, token, "terraform-provider-kplane/"+p.version),
-		project: firstSet(cfg.Project, "KPLANE_PROJECT"),
+		client:       api,
+		project:      firstSet(cfg.Project, "KPLANE_PROJECT"),
+		lists:        newListCache(clientListFunc(api), func(ctx context.Context, name string, out any) (bool, error) { return get(ctx, api, name, out) }),
+		topicCreates: newTopicBatcher(clientSendBatch(api)),
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data

@@ -231,6 +231,7 @@ func (r *aclResource) Create(ctx context.Context, req resource.CreateRequest, re
 	}
 	parent := fmt.Sprintf("projects/%s/clusters/%s/acls", project, plan.ClusterID.ValueString())
 	name := parent + "/" + plan.AclID.ValueString()
+	defer r.data.lists.invalidate(name)
 	body := map[string]any{"acl_entries": aclEntries(plan.AclEntries), "labels": emptyIfNil(goMap(plan.Labels))}
 	op, err := r.api().Create(ctx, client.Request{
 		Method: http.MethodPost, Path: parent, Query: url.Values{"acl_id": {plan.AclID.ValueString()}}, Body: body,
@@ -245,12 +246,9 @@ func (r *aclResource) Create(ctx context.Context, req resource.CreateRequest, re
 
 func (r *aclResource) readInto(ctx context.Context, m *aclModel, name string, op *client.Operation, diags *diag.Diagnostics) {
 	var a aclAPI
-	if op == nil || !decodeResponse(op, &a) {
-		found, err := get(ctx, r.api(), name, &a)
-		if err != nil || !found {
-			apiError(diags, "Reading ACL "+name, orNotFound(err, name))
-			return
-		}
+	if err := resultOf(ctx, r.api(), name, op, &a); err != nil {
+		apiError(diags, "Reading ACL "+name, err)
+		return
 	}
 	m.fromAPI(&a)
 }
@@ -262,7 +260,7 @@ func (r *aclResource) Read(ctx context.Context, req resource.ReadRequest, resp *
 		return
 	}
 	var a aclAPI
-	found, err := get(ctx, r.api(), state.Name.ValueString(), &a)
+	found, err := r.data.lists.read(ctx, state.Name.ValueString(), &a)
 	if err != nil {
 		apiError(&resp.Diagnostics, "Reading ACL "+state.Name.ValueString(), err)
 		return
@@ -287,6 +285,7 @@ func (r *aclResource) Update(ctx context.Context, req resource.UpdateRequest, re
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	name := state.Name.ValueString()
+	defer r.data.lists.invalidate(name)
 	body := map[string]any{"acl_entries": aclEntries(plan.AclEntries), "labels": emptyIfNil(goMap(plan.Labels))}
 	if plan.AclEntries.Equal(state.AclEntries) && plan.Labels.Equal(state.Labels) {
 		// Only `timeouts` changed (e.g. right after an import): nothing to send.
@@ -313,6 +312,7 @@ func (r *aclResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	defer r.data.lists.invalidate(state.Name.ValueString())
 	if err := deleteAndWait(ctx, r.api(), state.Name.ValueString()); err != nil {
 		apiError(&resp.Diagnostics, "Deleting ACL "+state.Name.ValueString(), err)
 	}

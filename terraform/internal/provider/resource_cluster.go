@@ -305,12 +305,9 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 
 func (r *clusterResource) readInto(ctx context.Context, m *clusterModel, name string, op *client.Operation, diags *diag.Diagnostics) {
 	var c clusterAPI
-	if op == nil || !decodeResponse(op, &c) {
-		found, err := get(ctx, r.api(), name, &c)
-		if err != nil || !found {
-			apiError(diags, "Reading cluster "+name, orNotFound(err, name))
-			return
-		}
+	if err := resultOf(ctx, r.api(), name, op, &c); err != nil {
+		apiError(diags, "Reading cluster "+name, err)
+		return
 	}
 	m.fromAPI(&c)
 }

@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -32,6 +34,7 @@ type topicAPI struct {
 	ReplicationFactor int64             `json:"replication_factor"`
 	Configs           map[string]string `json:"configs"`
 	Labels            map[string]string `json:"labels"`
+	CreateTime        string            `json:"create_time"`
 }
 
 type topicModel struct {
@@ -215,9 +218,9 @@ func (r *topicResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	parent := fmt.Sprintf("projects/%s/clusters/%s/topics", r.project(plan.ProjectID, &resp.Diagnostics), plan.ClusterID.ValueString())
-	op, err := r.api().Create(ctx, client.Request{
-		Method: http.MethodPost, Path: parent,
+	defer r.data.lists.invalidate(name)
+	op, err := r.create(ctx, client.Request{
+		Method: http.MethodPost, Path: collectionOf(name),
 		Query: url.Values{"topic_id": {plan.TopicID.ValueString()}}, Body: topicBody(&plan),
 	}, name)
 	if err != nil {
@@ -228,15 +231,72 @@ func (r *topicResource) Create(ctx context.Context, req resource.CreateRequest, 
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
+// create sends the create in one topics:batchCreate with the other creates of the cluster that
+// arrive at the same time (see batchcreate.go), or alone, and waits for its Operation.
+func (r *topicResource) create(ctx context.Context, req client.Request, name string) (*client.Operation, error) {
+	out, err := r.data.topicCreates.submit(ctx, req.Path, batchEntry{TopicID: req.Query.Get("topic_id"), Topic: req.Body.(map[string]any)})
+	if err != nil {
+		return nil, err
+	}
+	if out.alone {
+		return r.createOne(ctx, req, name)
+	}
+	// A batch's Operation already done is (almost always) the replay of an earlier identical
+	// batch, whose topic may have been deleted since: check, as a single create does.
+	replayed := out.op.Done
+	op, err := r.api().Wait(ctx, out.op)
+	if err != nil || !replayed {
+		return op, err
+	}
+	if found, err := get(ctx, r.api(), name, nil); err != nil || found {
+		return op, err
+	}
+	return r.createOne(ctx, req, name)
+}
+
+// createOne sends the create alone, with its own idempotency key. A 409 ALREADY_EXISTS adopts
+// the topic when it is the one this very create would make (adoptable), created within the API's
+// idempotency window: a batch of a killed apply made it, and the re-run's batches differ from the
+// killed run's, so no key can replay it.
+func (r *topicResource) createOne(ctx context.Context, req client.Request, name string) (*client.Operation, error) {
+	op, err := r.api().Create(ctx, req, name)
+	if !client.IsAlreadyExists(err) {
+		return op, err
+	}
+	var t topicAPI
+	if found, getErr := get(ctx, r.api(), name, &t); getErr != nil || !found || !adoptable(&t, req.Body.(map[string]any), time.Now()) {
+		return nil, err
+	}
+	created, opErr := findOperation(ctx, r.api(), name, "create")
+	if opErr != nil || created == nil {
+		return nil, err
+	}
+	return r.api().Wait(ctx, created)
+}
+
+// adoptable: the existing topic t has exactly the desired state of the create body, and was
+// created less than client.IdempotencyWindow ago.
+func adoptable(t *topicAPI, body map[string]any, now time.Time) bool {
+	created, err := time.Parse(time.RFC3339Nano, t.CreateTime)
+	if err != nil || now.Sub(created) >= client.IdempotencyWindow {
+		return false
+	}
+	if v, ok := body["partition_count"]; ok && v != t.PartitionCount {
+		return false
+	}
+	if v, ok := body["replication_factor"]; ok && v != t.ReplicationFactor {
+		return false
+	}
+	return maps.Equal(emptyIfNil(t.Configs), body["configs"].(map[string]string)) &&
+		maps.Equal(emptyIfNil(t.Labels), body["labels"].(map[string]string))
+}
+
 // readInto sets the model from a done Operation's response, or from a GET when it has none.
 func (r *topicResource) readInto(ctx context.Context, m *topicModel, name string, op *client.Operation, diags *diag.Diagnostics) {
 	var t topicAPI
-	if op == nil || !decodeResponse(op, &t) {
-		found, err := get(ctx, r.api(), name, &t)
-		if err != nil || !found {
-			apiError(diags, "Reading topic "+name, orNotFound(err, name))
-			return
-		}
+	if err := resultOf(ctx, r.api(), name, op, &t); err != nil {
+		apiError(diags, "Reading topic "+name, err)
+		return
 	}
 	m.fromAPI(&t)
 }
@@ -249,7 +309,7 @@ func (r *topicResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	name := r.name(&state, &resp.Diagnostics)
 	var t topicAPI
-	found, err := get(ctx, r.api(), name, &t)
+	found, err := r.data.lists.read(ctx, name, &t)
 	if err != nil {
 		apiError(&resp.Diagnostics, "Reading topic "+name, err)
 		return
@@ -274,6 +334,7 @@ func (r *topicResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	name := state.Name.ValueString()
+	defer r.data.lists.invalidate(name)
 	body := topicBody(&plan)
 	if reflect.DeepEqual(body, topicBody(&state)) {
 		// Only `timeouts` changed (e.g. right after an import): nothing to send.
@@ -304,6 +365,7 @@ func (r *topicResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	defer r.data.lists.invalidate(state.Name.ValueString())
 	if err := deleteAndWait(ctx, r.api(), state.Name.ValueString()); err != nil {
 		apiError(&resp.Diagnostics, "Deleting topic "+state.Name.ValueString(), err)
 	}

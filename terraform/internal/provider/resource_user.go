@@ -219,6 +219,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 	parent := fmt.Sprintf("projects/%s/clusters/%s/users", project, plan.ClusterID.ValueString())
 	name := parent + "/" + plan.UserID.ValueString()
+	defer r.data.lists.invalidate(name)
 	body := map[string]any{"quotas": quotasBody(plan.Quotas), "labels": emptyIfNil(goMap(plan.Labels))}
 	if known(given) {
 		body["password"] = given.ValueString()
@@ -240,12 +241,9 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 
 func (r *userResource) readInto(ctx context.Context, m *userModel, name string, op *client.Operation, diags *diag.Diagnostics) {
 	var u userAPI
-	if op == nil || !decodeResponse(op, &u) {
-		found, err := get(ctx, r.api(), name, &u)
-		if err != nil || !found {
-			apiError(diags, "Reading user "+name, orNotFound(err, name))
-			return
-		}
+	if err := resultOf(ctx, r.api(), name, op, &u); err != nil {
+		apiError(diags, "Reading user "+name, err)
+		return
 	}
 	m.fromAPI(&u)
 }
@@ -257,7 +255,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	var u userAPI
-	found, err := get(ctx, r.api(), state.Name.ValueString(), &u)
+	found, err := r.data.lists.read(ctx, state.Name.ValueString(), &u)
 	if err != nil {
 		apiError(&resp.Diagnostics, "Reading user "+state.Name.ValueString(), err)
 		return
@@ -287,6 +285,7 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	name := state.Name.ValueString()
+	defer r.data.lists.invalidate(name)
 	etag := state.Etag.ValueString()
 	if plan.Quotas.Equal(state.Quotas) && plan.Labels.Equal(state.Labels) && plan.PasswordWOVersion.Equal(state.PasswordWOVersion) {
 		// Only `timeouts` changed (e.g. right after an import): nothing to send.
@@ -337,6 +336,7 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	defer r.data.lists.invalidate(state.Name.ValueString())
 	if err := deleteAndWait(ctx, r.api(), state.Name.ValueString()); err != nil {
 		apiError(&resp.Diagnostics, "Deleting user "+state.Name.ValueString(), err)
 	}

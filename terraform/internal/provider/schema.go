@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -71,10 +72,15 @@ func decodeResponse(op *client.Operation, out any) bool {
 	return json.Unmarshal(op.Response, out) == nil
 }
 
-// orNotFound: err, or a not-found error when a read right after a mutation found nothing.
-func orNotFound(err error, name string) error {
-	if err != nil {
-		return err
+// resultOf decodes a done Operation's response (the resource) into out, or reads name when the
+// Operation has none; a resource not found right after its Operation is an error.
+func resultOf(ctx context.Context, c *client.Client, name string, op *client.Operation, out any) error {
+	if op != nil && decodeResponse(op, out) {
+		return nil
 	}
-	return fmt.Errorf("%s not found right after its operation finished", name)
+	found, err := get(ctx, c, name, out)
+	if err == nil && !found {
+		err = fmt.Errorf("%s not found right after its operation finished", name)
+	}
+	return err
 }
