@@ -17,8 +17,9 @@ import (
 	"github.com/kplane/terraform-provider-kplane/internal/client"
 )
 
-// Address is the provider's source address as OpenTofu resolves `kplane/kplane`.
-const Address = "registry.opentofu.org/kplane/kplane"
+// Address is the provider's source address in its short form: OpenTofu (and Terraform) complete
+// it with their default host, also in the TF_REATTACH_PROVIDERS that -debug prints.
+const Address = "kplane/kplane"
 
 // New returns the provider factory for providerserver.
 func New(version string) func() provider.Provider {
