@@ -21,7 +21,7 @@ test-terraform: deps ## the provider's tests: go vet + Go unit tests, then the a
 	$(PY) -m pytest tests/unit/terraform tests/e2e/terraform $(PYTEST_ARGS)
 
 bench-terraform: deps ## tofu apply/plan of 1,000 topics beside one topics:batchCreate call
-	$(PY) bench/terraform.py
+	$(PY) -m bench.terraform
 
 terraform-docs: tofu-binary ## regenerate terraform/docs (terraform-plugin-docs) from the schema and terraform/examples
 	$(PY) -m devstack.terraform docs
