@@ -124,10 +124,11 @@ async def post_all(base_url: str, count: int, concurrency: int = 32) -> None:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def batch_create(base_url: str, prefix: str, count: int, calls: int) -> float:
-    """`count` topics in `calls` concurrent batchCreate calls; the seconds from sending them
-    to the last response read. The client is made and connected before (as the raw side's
-    Admin client is): an httpx client's set-up alone (its TLS context) costs tens of ms."""
+async def batch_create(base_url: str, prefix: str, count: int, calls: int) -> tuple[float, float]:
+    """`count` topics in `calls` concurrent batchCreate calls: (the monotonic time they were
+    sent, the seconds until the last response was read). The client is made and connected
+    before (as the raw side's Admin client is): an httpx client's set-up alone (its TLS
+    context) costs tens of ms."""
     headers = {"Authorization": f"Bearer {os.environ['KPLANE_ADMIN_TOKEN']}"}
     per_call = -(-count // calls)
     topic = {"partition_count": 1, "replication_factor": 1}
@@ -154,7 +155,7 @@ async def batch_create(base_url: str, prefix: str, count: int, calls: int) -> fl
 
         started = time.monotonic()
         await asyncio.gather(*(one(body) for body in bodies))
-        return time.monotonic() - started
+        return started, time.monotonic() - started
 
 
 def active_count(stack: BenchStack, prefix: str) -> int:
@@ -198,8 +199,7 @@ def until_active(stack: BenchStack, prefix: str, count: int, started: float) -> 
 def bulk_via_api(stack: BenchStack, prefix: str, count: int, calls: int) -> Bulk:
     api = stack.cp.procs["api"].pid
     cpu, pg, busy = cpu_seconds(api), postgres_cpu(), Busy().start()
-    responded = asyncio.run(batch_create(stack.cp.api_url, prefix, count, calls))
-    started = time.monotonic() - responded  # when the calls were sent
+    started, responded = asyncio.run(batch_create(stack.cp.api_url, prefix, count, calls))
     cpu, pg, load = cpu_seconds(api) - cpu, postgres_cpu() - pg, busy.stop()
     # The API's CPU and the cores' load span the client's set-up too (a few ms of it).
     return Bulk(responded, until_active(stack, prefix, count, started), cpu, pg, load)
