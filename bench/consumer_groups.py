@@ -71,31 +71,49 @@ def make_groups(admin: AdminClient, count: int) -> None:
                 pending.append(group)
 
 
-def api_walk(stack: BenchStack, page_size: int) -> tuple[float, list[str]]:
+def api_walk(stack: BenchStack, page_size: int) -> tuple[float, list[dict[str, Any]]]:
     """Seconds to read every page, and the groups they held."""
     started = time.perf_counter()
     token, seen = "", []
     while True:
         params = {"filter": f'name = "{PREFIX}*"', "page_size": page_size, "page_token": token}
         body = stack.ok("GET", f"{CLUSTER}/consumer_groups", params=params)
-        seen += [g["group_id"] for g in body["consumer_groups"]]
+        seen += body["consumer_groups"]
         token = body["next_page_token"]
         if not token:
             return time.perf_counter() - started, seen
 
 
 def check_complete(stack: BenchStack, admin: AdminClient, count: int, page_size: int) -> None:
-    """Every group listed, or say which are missing and what the brokers say of them."""
-    _, seen = api_walk(stack, page_size)
+    """Every group listed, each as the brokers' own DescribeGroups and OffsetFetch say it
+    (the list describes no EMPTY classic group: what it derives must be what they answer);
+    else say which are missing or differ."""
+    _, bodies = api_walk(stack, page_size)
+    seen = [g["group_id"] for g in bodies]
+    described = admin.describe_consumer_groups(seen, request_timeout=30)
+    for g in bodies:
+        d = described[g["group_id"]].result(timeout=60)
+        raw = {
+            "state": d.state.name,
+            "protocol": d.partition_assignor or "",
+            "simple": bool(d.is_simple_consumer_group),
+            "coordinator": d.coordinator.id,
+            "members": [m.member_id for m in d.members],
+        }
+        got = {k: g[k] for k in raw} | {"members": [m["member_id"] for m in g["members"]]}
+        if got != raw:
+            raise SystemExit(f"{g['group_id']}: the API says {got}, the brokers {raw}")
+        offsets = {(o["topic"], o["partition"]): o["committed_offset"] for o in g["offsets"]}
+        if offsets != {(TOPIC, p): 0 for p in range(PARTITIONS)}:
+            raise SystemExit(f"{g['group_id']}: committed offsets {offsets}")
     missing = sorted({f"{PREFIX}{i:05d}" for i in range(count)} - set(seen))
     if missing:
-        described = admin.describe_consumer_groups(missing[:5], request_timeout=30)
         states = {}
-        for g, future in described.items():
+        for name, future in admin.describe_consumer_groups(missing[:5], request_timeout=30).items():
             try:
-                states[g] = str(future.result(timeout=60).state)
+                states[name] = str(future.result(timeout=60).state)
             except Exception as exc:
-                states[g] = repr(exc)
+                states[name] = repr(exc)
         raise SystemExit(f"the API listed {len(seen)} of {count} groups; missing: {states}")
 
 

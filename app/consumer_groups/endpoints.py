@@ -47,9 +47,7 @@ async def list_consumer_groups(
     async with connection(request) as conn:
         _, brokers = await service.brokers_of(conn, project, cluster)
     page = pager.page(await brokers.list_groups())
-    groups = await brokers.describe(page.group_ids)
-    # A client walking the pages asks for the next one at once: read it meanwhile.
-    brokers.prefetch(page.next_ids)
+    groups = await service.observe(brokers, page)
     return Json(
         {
             "consumer_groups": [views.body(project, cluster, g) for g in groups],

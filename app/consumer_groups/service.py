@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from app.clusters import service as clusters
-from app.consumer_groups.brokers import Brokers, Listing
+from app.consumer_groups.brokers import WAVE_GROUPS, Brokers, Listing
 from app.consumer_groups.schemas import ResetOffsetsIn
 from app.consumer_groups.views import (
     DELETE_VERB,
@@ -22,6 +22,7 @@ from app.consumer_groups.views import (
     KIND,
     RESET_VERB,
     STATES,
+    ObservedGroup,
     ResetRefused,
     ResetRow,
     ResetSpec,
@@ -120,27 +121,45 @@ class Pager:
         return cls(keep, fingerprint, after, params.page_size)
 
     def page(self, listings: list[Listing]) -> Page:
+        kept = [g for g in listings if self.keep.keeps(g)]
         after = self.after
-        ids = [
-            g.group_id
-            for g in listings
-            if self.keep.keeps(g) and (after is None or g.group_id > after)
-        ]
-        if len(ids) <= self.size:
-            return Page(ids, "", [])
-        page = ids[: self.size]
+        rest = kept if after is None else [g for g in kept if g.group_id > after]
+        if len(rest) <= self.size:
+            return Page([g.group_id for g in rest], "", [], kept)
+        page = [g.group_id for g in rest[: self.size]]
         return Page(
-            page, encode_token(self.fingerprint, (page[-1], "")), ids[self.size : 2 * self.size]
+            page,
+            encode_token(self.fingerprint, (page[-1], "")),
+            rest[self.size : 2 * self.size],
+            kept,
         )
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of group ids (ordered by id), the next page's token, and that page's ids."""
+    """One page of group ids (ordered by id), the next page's token, the next page's groups,
+    and every group the filter keeps (all pages)."""
 
     group_ids: list[str]
     next_page_token: str
-    next_ids: list[str]
+    next_groups: list[Listing]
+    listed: list[Listing]
+
+
+async def observe(brokers: Brokers, page: Page) -> list[ObservedGroup]:
+    """The page's groups as the brokers describe them (`Brokers.observe`). A listing of at
+    most WAVE_GROUPS groups is read whole, all at once, when its first page is asked for, and
+    its other pages are served from that read (cached CACHE_SECONDS): a client walking the
+    pages then waits for one wave of requests, not one per page in turn. A larger listing is
+    read a page at a time, the next page read ahead (`prefetch`)."""
+    if len(page.listed) <= WAVE_GROUPS:
+        found = {g.group_id: g for g in await brokers.observe(page.listed)}
+        return [found[g] for g in page.group_ids if g in found]
+    wanted = set(page.group_ids)
+    groups = await brokers.observe([g for g in page.listed if g.group_id in wanted])
+    # A client walking the pages asks for the next one at once: read it meanwhile.
+    brokers.prefetch(page.next_groups)
+    return groups
 
 
 def since(start_time: str | None) -> datetime:

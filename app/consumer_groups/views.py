@@ -42,6 +42,23 @@ def target_uid(cluster_uid: uuid.UUID, group_id: str) -> uuid.UUID:
     return uuid.uuid5(cluster_uid, f"consumer_group:{group_id}")
 
 
+def _java_hash(text: str) -> int:
+    """Java's String.hashCode (over UTF-16 code units, 32-bit signed)."""
+    units = text.encode("utf-16-be", "surrogatepass")
+    h = 0
+    for i in range(0, len(units), 2):
+        h = (31 * h + (units[i] << 8 | units[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def offsets_partition(group_id: str, partition_count: int) -> int:
+    """The partition of __consumer_offsets that holds a group, whose leader is the group's
+    coordinator: Kafka's `Utils.abs(groupId.hashCode()) % partitionCount` (Utils.abs maps
+    Integer.MIN_VALUE to 0)."""
+    h = _java_hash(group_id)
+    return (0 if h == -(1 << 31) else abs(h)) % partition_count
+
+
 @dataclass(frozen=True, order=True)
 class Partition:
     topic: str

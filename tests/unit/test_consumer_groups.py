@@ -21,6 +21,7 @@ from app.consumer_groups.views import (
     TopicSelection,
     body,
     lag_of,
+    offsets_partition,
     plan_reset,
     select_partitions,
 )
@@ -130,13 +131,33 @@ def test_lag_of_counts_only_partitions_with_both_offsets_known() -> None:
 
 def test_a_page_names_the_next_pages_groups_and_its_token_resumes_after_its_last() -> None:
     groups = [Listing(f"g{i}", "EMPTY") for i in range(5)]
+    every = groups
     params = ListParams(page_size=2, page_token="", filter="", order_by="")
     first = Pager.parse(params, "someone", "parent").page(groups)
-    assert (first.group_ids, first.next_ids) == (["g0", "g1"], ["g2", "g3"])
+    assert first.group_ids == ["g0", "g1"]
+    assert [g.group_id for g in first.next_groups] == ["g2", "g3"]
     params = ListParams(2, first.next_page_token, "", "")
     second = Pager.parse(params, "someone", "parent").page(groups)
-    assert second.group_ids == first.next_ids
+    assert second.group_ids == [g.group_id for g in first.next_groups]
     with pytest.raises(ApiError):  # another caller's token
         Pager.parse(params, "someone-else", "parent")
     last = Pager.parse(ListParams(2, second.next_page_token, "", ""), "someone", "parent")
-    assert last.page(groups) == Page(["g4"], "", [])
+    assert last.page(groups) == Page(["g4"], "", [], every)
+    # Every page names the whole filtered listing: the read of the wave they share.
+    assert first.listed == second.listed == every
+    kept = Pager.parse(ListParams(2, "", 'name != "g1"', ""), "someone", "parent").page(groups)
+    assert [g.group_id for g in kept.listed] == ["g0", "g2", "g3", "g4"]
+
+
+def test_a_groups_partition_of_the_offsets_topic_is_kafkas() -> None:
+    # Java: "hello".hashCode() == 99162322; "polygenelubricants".hashCode() is
+    # Integer.MIN_VALUE, which Kafka's Utils.abs maps to 0; "Aa" and "BB" collide (2112).
+    assert offsets_partition("hello", 50) == 99162322 % 50
+    assert offsets_partition("polygenelubricants", 50) == 0
+    assert offsets_partition("Aa", 50) == offsets_partition("BB", 50) == 2112 % 50
+    assert offsets_partition("", 7) == 0
+    # Negative hashes (values printed by a JVM): |.| is taken, as Kafka does.
+    assert offsets_partition("zzzzzzzz", 50) == 1910022912 % 50
+    assert offsets_partition("bench-g-00042", 50) == 529324757 % 50
+    # Beyond the BMP, Java hashes UTF-16 code units: U+1F600 hashes to 1772899.
+    assert offsets_partition("\U0001f600", 1000) == 1772899 % 1000
