@@ -33,8 +33,16 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims", True),
     "StatefulSet": ("/apis/apps/v1", "statefulsets", True),
     "PodDisruptionBudget": ("/apis/policy/v1", "poddisruptionbudgets", True),
+    "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
 }
-PRUNABLE = ("Secret", "ConfigMap", "Service", "PodDisruptionBudget", "StatefulSet")
+PRUNABLE = (
+    "Secret",
+    "ConfigMap",
+    "Service",
+    "PodDisruptionBudget",
+    "NetworkPolicy",
+    "StatefulSet",
+)
 
 
 def path_of(kind: str, name: str | None = None, namespace: str | None = None) -> str:

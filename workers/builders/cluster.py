@@ -262,6 +262,56 @@ def _pdb(spec: ClusterSpec, pool: str) -> Manifest:
     }
 
 
+def _pods_of(spec: ClusterSpec, pool: str | None = None) -> dict[str, Any]:
+    """A selector of the cluster's pods (of one pool, given `pool`)."""
+    labels = {names.LABEL_CLUSTER_UID: str(spec.uid)}
+    return {"matchLabels": labels if pool is None else {**labels, names.LABEL_POOL: pool}}
+
+
+def _tcp(port: int) -> dict[str, Any]:
+    return {"protocol": "TCP", "port": port}
+
+
+def _network_policy(spec: ClusterSpec, pool: str, ingress: list[dict[str, Any]]) -> Manifest:
+    """The only traffic a pool's pods accept; anything else is dropped (a pod selected by an
+    Ingress policy admits only what one of its rules allows)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(f"kafka-{pool}", spec),
+        "spec": {
+            "podSelector": _pods_of(spec, pool),
+            "policyTypes": ["Ingress"],
+            "ingress": ingress,
+        },
+    }
+
+
+def network_policies(spec: ClusterSpec) -> list[Manifest]:
+    """Clients reach the brokers' client port from anywhere (the bootstrap Service, the
+    workers' Admin clients); the replication port only from the cluster's own brokers; the
+    controllers only from the cluster's own nodes (the quorum, the brokers' metadata fetches).
+    Probes run inside the pod (kafka-ready on 127.0.0.1) and need no rule."""
+    return [
+        _network_policy(
+            spec,
+            "controller",
+            [{"from": [{"podSelector": _pods_of(spec)}], "ports": [_tcp(names.CONTROLLER_PORT)]}],
+        ),
+        _network_policy(
+            spec,
+            "broker",
+            [
+                {"ports": [_tcp(names.CLIENT_PORT)]},
+                {
+                    "from": [{"podSelector": _pods_of(spec, "broker")}],
+                    "ports": [_tcp(names.REPLICATION_PORT)],
+                },
+            ],
+        ),
+    ]
+
+
 def namespace(spec: ClusterSpec) -> Manifest:
     return {
         "apiVersion": "v1",
@@ -318,7 +368,9 @@ def manifests(spec: ClusterSpec, opts: BuildOptions) -> list[Manifest]:
             "metadata": _meta(names.CONFIGMAP, spec),
             "data": {"server.properties": server_properties(spec.config)},
         },
-        _service(spec, names.CONTROLLERS_SVC, "controller", [("controller", 9093)], True),
+        _service(
+            spec, names.CONTROLLERS_SVC, "controller", [("controller", names.CONTROLLER_PORT)], True
+        ),
         _service(
             spec,
             names.BROKERS_SVC,
@@ -329,6 +381,7 @@ def manifests(spec: ClusterSpec, opts: BuildOptions) -> list[Manifest]:
         _service(spec, names.BOOTSTRAP_SVC, "broker", [("clients", names.CLIENT_PORT)], False),
         _pdb(spec, "controller"),
         _pdb(spec, "broker"),
+        *network_policies(spec),
         controller_pool,
         broker_pool,
     ]

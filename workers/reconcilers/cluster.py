@@ -1,8 +1,9 @@
 """The cluster reconciler, a runbook of named steps (`STEPS`, whose names are the
 Operation's steps):
 
-namespace → secrets → config → services → disruption_budgets → statefulsets → prune →
-storage → roll (pods onto their StatefulSet's template, roller.py) → pods (every pod Ready) →
+namespace → secrets → config → services → disruption_budgets → network_policies →
+statefulsets → prune → storage → roll (pods onto their StatefulSet's template, roller.py) →
+pods (every pod Ready) →
 health (brokers registered, a controller active) → broker_config (dynamic settings through
 the Admin API) → placement (partitions follow broker_count, scaling.py) → active (status,
 Operations finished) → dependents (topics, ACLs and users, the first time it is ready).
@@ -150,6 +151,12 @@ def disruption_budgets(p: Pass) -> None:
     p.ctx.kube.apply(p.of_kind("PodDisruptionBudget"))
 
 
+def network_policies(p: Pass) -> None:
+    """What each pool's pods accept: the brokers' client port from anywhere, the rest only
+    from the cluster's own nodes (see build.network_policies)."""
+    p.ctx.kube.apply(p.of_kind("NetworkPolicy"))
+
+
 def statefulsets(p: Pass) -> None:
     """The controller and broker StatefulSets (OnDelete: pods change only through `roll`)."""
     p.ctx.kube.apply(p.of_kind("StatefulSet"))
@@ -252,6 +259,7 @@ STEPS: list[runbook.Step[Pass]] = [
     config,
     services,
     disruption_budgets,
+    network_policies,
     statefulsets,
     prune,
     storage,

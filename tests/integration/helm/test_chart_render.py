@@ -31,6 +31,7 @@ EXPECTED_RULES = (
     | {("", "persistentvolumeclaims", v) for v in MANAGE}
     | {("apps", "statefulsets", v) for v in MANAGE}
     | {("policy", "poddisruptionbudgets", v) for v in MANAGE}
+    | {("networking.k8s.io", "networkpolicies", v) for v in MANAGE}
     | {("", "pods", v) for v in ("get", "list", "watch", "delete")}
     | {(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")}
 )

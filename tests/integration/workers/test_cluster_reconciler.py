@@ -27,12 +27,10 @@ from tests.integration.workers.conftest import (
     run_pass,
     seed_cluster,
 )
-from workers.adapters.kube import HttpKube
+from workers.adapters.kube import PRUNABLE, HttpKube
 from workers.builders import names
 from workers.outcome import Ready
 from workers.reconcilers import cluster
-
-KINDS = ("Secret", "ConfigMap", "Service", "PodDisruptionBudget", "StatefulSet")
 
 
 @pytest.fixture
@@ -47,7 +45,7 @@ def kube(substrate: KubeSubstrate, kafka: SharedKafka) -> Iterator[NodesKube]:
 
 def resource_versions(kube: NodesKube, namespace: str) -> dict[str, str]:
     out = {}
-    for kind in KINDS:
+    for kind in PRUNABLE:
         for obj in kube.real.list_objects(kind, namespace):
             out[f"{kind}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
     ns = kube.real.get("Namespace", namespace)
@@ -137,7 +135,7 @@ def test_a_new_cluster_becomes_active_then_a_second_pass_writes_nothing(
         assert st.data["running_kafka_version"] == kafka.local.version
         assert st.data["placement_brokers"] == 1
     objects = resource_versions(kube, namespace)
-    assert {k.split("/")[0] for k in objects} == {*KINDS, "Namespace"}
+    assert {k.split("/")[0] for k in objects} == {*PRUNABLE, "Namespace"}
 
     before = resource_versions(kube, namespace)
     second = run_pass(engine, cluster.reconcile, uid, kube=kube)

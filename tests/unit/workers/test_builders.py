@@ -53,6 +53,8 @@ def test_objects_and_order() -> None:
         ("Service", "kafka-bootstrap"),
         ("PodDisruptionBudget", "kafka-controller"),
         ("PodDisruptionBudget", "kafka-broker"),
+        ("NetworkPolicy", "kafka-controller"),
+        ("NetworkPolicy", "kafka-broker"),
         ("StatefulSet", "kafka-controller"),
         ("StatefulSet", "kafka-broker"),
     ]
@@ -127,3 +129,48 @@ def test_headless_services_publish_not_ready() -> None:
     assert objs[("Service", "kafka-controllers")]["spec"]["publishNotReadyAddresses"] is True
     assert objs[("Service", "kafka-controllers")]["spec"]["clusterIP"] == "None"
     assert "clusterIP" not in objs[("Service", "kafka-bootstrap")]["spec"]
+
+
+def _admits(
+    policies: list[build.Manifest], target: dict[str, str], source: dict[str, str], port: int
+) -> bool:
+    """Kubernetes' Ingress rule for the subset the builders use (matchLabels selectors in one
+    namespace, TCP ports): a pod no policy selects admits everything; a selected pod admits a
+    connection that some rule of a policy selecting it allows."""
+
+    def matches(selector: dict[str, dict[str, str]], labels: dict[str, str]) -> bool:
+        return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+    selecting = [p["spec"] for p in policies if matches(p["spec"]["podSelector"], target)]
+    if not selecting:
+        return True
+    return any(
+        any(p["port"] == port for p in rule.get("ports", []))
+        and (
+            "from" not in rule or any(matches(peer["podSelector"], source) for peer in rule["from"])
+        )
+        for policy in selecting
+        for rule in policy["ingress"]
+    )
+
+
+def test_network_policies_admit_clients_and_the_clusters_own_nodes_only() -> None:
+    policies = build.network_policies(spec())
+
+    def pod(pool: str, uid: uuid.UUID = UID) -> dict[str, str]:
+        return {**names.labels("p", "c", uid), names.LABEL_POOL: pool}
+
+    broker, controller = pod("broker"), pod("controller")
+    other_broker = pod("broker", uuid.uuid4())  # another cluster's
+    outsider: dict[str, str] = {}  # a client, a worker
+    client, replication, quorum = names.CLIENT_PORT, names.REPLICATION_PORT, names.CONTROLLER_PORT
+    assert _admits(policies, broker, outsider, client)
+    assert _admits(policies, broker, broker, replication)
+    assert not _admits(policies, broker, outsider, replication)
+    assert not _admits(policies, broker, other_broker, replication)
+    assert not _admits(policies, broker, outsider, 8080)
+    assert _admits(policies, controller, broker, quorum)
+    assert _admits(policies, controller, controller, quorum)
+    assert not _admits(policies, controller, outsider, quorum)
+    assert not _admits(policies, controller, other_broker, quorum)
+    assert not _admits(policies, controller, broker, client)
