@@ -21,7 +21,7 @@ from app.core.secrets import ADMIN_USERNAME
 from app.core.settings import get_settings
 from tests.e2e.conftest import Cluster, Stack
 from workers.adapters.kafka_admin import ConfluentAdmin
-from workers.adapters.kube import HttpKube
+from workers.adapters.kube import PRUNABLE, HttpKube
 from workers.builders import names
 from workers.config import WorkerSettings
 from workers.db import lock_key
@@ -41,7 +41,7 @@ def engine(stack: Stack) -> Iterator[Any]:
 
 def resource_versions(kube: HttpKube, namespace: str) -> dict[str, str]:
     out = {}
-    for kind in ("Secret", "ConfigMap", "Service", "PodDisruptionBudget", "StatefulSet"):
+    for kind in PRUNABLE:
         for obj in kube.list_objects(kind, namespace):
             out[f"{kind}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
     ns = kube.get("Namespace", namespace)
