@@ -5,15 +5,16 @@ Operations the workers carry out).
 Consumer groups are not desired state: they live on the brokers, so a GET asks the brokers.
 Each read has a short timeout, and a broker that does not answer in time is a 503 with
 Retry-After (`BrokersUnavailable`), never a 500. Reads for GET and list are cached for
-`CACHE_SECONDS` per cluster (the group listing, and each page's groups with their offsets),
+`CACHE_SECONDS` per cluster (the group listing, and the groups read with their offsets),
 and concurrent identical reads share one request, so that a console refreshing
-1,000 groups does not multiply requests to the brokers; a mutation reads `fresh`. A list page
-starts reading the next page as it answers (`prefetch`), so a client walking the pages finds
-it read or under way.
+1,000 groups does not multiply requests to the brokers; a mutation reads `fresh`. A list
+reads a small listing whole at its first page (service.observe) and describes only the
+groups whose description Kafka does not fix (`Brokers.observe`); a larger listing is read a
+page at a time, the next page read ahead (`prefetch`).
 
 The client logs in as the control plane's own principal, whose password is derived from the
-control plane's secret and the cluster's uid exactly as the workers derive it (a test holds
-the two derivations equal), so the API needs no access to the cluster's Kubernetes Secret.
+control plane's secret and the cluster's uid exactly as the workers derive it (one
+definition, app.core.secrets), so the API needs no access to the cluster's Kubernetes Secret.
 """
 
 from __future__ import annotations
