@@ -50,6 +50,16 @@ ACL_OPERATIONS = (
     "IDEMPOTENT_WRITE",
     "ALL",
 )
+# Kafka's group states as the API names them (its filter accepts these).
+GROUP_STATES = (
+    "STABLE",
+    "EMPTY",
+    "PREPARING_REBALANCING",
+    "COMPLETING_REBALANCING",
+    "DEAD",
+    "UNKNOWN",
+)
+RESET_FIELDS = ("to_earliest", "to_latest", "to_timestamp", "to_offset", "shift_by", "topics")
 DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
@@ -89,6 +99,38 @@ def key_values(raw: str) -> dict[str, str]:
         if key.strip():
             out[key.strip()] = value.strip() if sep else ""
     return out
+
+
+def topic_selections(raw: str) -> list[dict[str, Any]]:
+    """`topic` or `topic:0,2` lines as a reset's `topics`; a partition that is not an integer
+    is passed on as written, for the API to name."""
+    out: list[dict[str, Any]] = []
+    for line in raw.splitlines():
+        topic, _, partitions = line.strip().partition(":")
+        if not topic.strip():
+            continue
+        numbers: list[int | str] = []
+        for part in partitions.replace(" ", ",").split(","):
+            if part.strip():
+                numbers.append(int(part) if part.strip().isdigit() else part.strip())
+        out.append({"topic": topic.strip(), "partitions": numbers})
+    return out
+
+
+def reset_request(form: FormData, validate_only: bool) -> dict[str, Any]:
+    """A `:resetOffsets` body from the reset form: the target fields that were filled in (the
+    API insists on exactly one and names the field otherwise)."""
+    return drop_none(
+        {
+            "to_earliest": True if text(form, "to_earliest") == "true" else None,
+            "to_latest": True if text(form, "to_latest") == "true" else None,
+            "to_timestamp": text(form, "to_timestamp") or None,
+            "to_offset": number(form, "to_offset"),
+            "shift_by": number(form, "shift_by"),
+            "topics": topic_selections(text(form, "topics")) or None,
+            "validate_only": validate_only,
+        }
+    )
 
 
 def drop_none(body: dict[str, Any]) -> dict[str, Any]:

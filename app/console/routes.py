@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -14,7 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 from starlette.responses import FileResponse, Response
 
-from app.console import forms
+from app.console import charts, forms
 from app.console.api import Api, ApiFailure
 from app.console.render import HERE, Exit, failure_page, op_id, page, see_other
 from app.console.session import (
@@ -380,13 +381,23 @@ async def update_cluster(
 # --- topics ----------------------------------------------------------------------------------
 
 
-def topic_filter(prefix: str, state: str) -> str:
+def name_filter(prefix: str, state: str) -> str:
+    """A list's `filter`: a name prefix and a state, the terms topics and groups both take."""
     terms = []
     if prefix:
         terms.append('name = "' + prefix.replace("\\", "\\\\").replace('"', '\\"') + '*"')
     if state:
         terms.append(f"state = {state}")
     return " AND ".join(terms)
+
+
+def next_page_url(prefix: str, state: str, body: dict[str, Any]) -> str:
+    """The query of a filtered list's next page; empty on the last page."""
+    token = str(body.get("next_page_token", ""))
+    if not token:
+        return ""
+    query = {"name": prefix, "state": state, "page_token": token}
+    return "?" + urlencode({k: v for k, v in query.items() if v})
 
 
 @dataclass(frozen=True)
@@ -418,27 +429,17 @@ async def topics_context(request: Request, api: Api, project: str, cluster: str)
     prefix, state = query.get("name", "").strip(), query.get("state", "").strip()
     body = await api.get(
         f"projects/{project}/clusters/{cluster}/topics",
-        filter=topic_filter(prefix, state),
+        filter=name_filter(prefix, state),
         page_size=PAGE_SIZE,
         page_token=query.get("page_token", ""),
     )
-    next_token = str(body.get("next_page_token", ""))
-    next_url = ""
-    if next_token:
-        next_url = "?" + urlencode(
-            {
-                k: v
-                for k, v in {"name": prefix, "state": state, "page_token": next_token}.items()
-                if v
-            }
-        )
     return {
         "project": project,
         "cluster_id": cluster,
         "topics": [topic_row(t) for t in body.get("topics", [])],
         "prefix": prefix,
         "state": state,
-        "next_url": next_url,
+        "next_url": next_page_url(prefix, state, body),
         "paged": bool(query.get("page_token")),
         "config_inputs": forms.TOPIC_CONFIG_INPUTS,
         "errors": {},
@@ -867,6 +868,217 @@ async def delete_user(
     api = api_of(request, session)
     operation = await api.ok("DELETE", f"projects/{project}/clusters/{cluster}/users/{user}")
     return see_other(with_op(f"/console/projects/{project}/clusters/{cluster}/users", operation))
+
+
+# --- consumer groups ------------------------------------------------------------------------
+
+LAG_HISTORY = timedelta(hours=1)
+
+
+def group_path(project: str, cluster: str, group: str) -> str:
+    """A group's path, its id quoted: a Kafka group id may hold any character."""
+    return f"projects/{project}/clusters/{cluster}/consumer_groups/{quote(group, safe='')}"
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """What one row of the consumer groups table shows."""
+
+    group_id: str
+    url: str
+    state: str
+    members: int
+    protocol: str
+    total_lag: int
+    max_lag: int
+
+
+def group_row(project: str, cluster: str, group: dict[str, Any]) -> GroupRow:
+    group_id = str(group.get("group_id", ""))
+    return GroupRow(
+        group_id=group_id,
+        url="/console/" + group_path(project, cluster, group_id),
+        state=str(group.get("state", "")),
+        members=len(group.get("members") or []),
+        protocol=str(group.get("protocol", "")),
+        total_lag=int(group.get("total_lag") or 0),
+        max_lag=int(group.get("max_lag") or 0),
+    )
+
+
+@router.get("/projects/{project}/clusters/{cluster}/consumer_groups")
+async def consumer_groups(
+    request: Request, session: SessionDep, project: str, cluster: str
+) -> Response:
+    """Groups live from the brokers. A cluster without running brokers (400) or brokers that do
+    not answer (503) is said on the page, under the cluster's tabs, with the API's status."""
+    query = request.query_params
+    prefix, state = query.get("name", "").strip(), query.get("state", "").strip()
+    api = api_of(request, session)
+    reply = await api.call(
+        "GET",
+        f"projects/{project}/clusters/{cluster}/consumer_groups",
+        params={
+            "filter": name_filter(prefix, state),
+            "page_size": PAGE_SIZE,
+            "page_token": query.get("page_token", ""),
+        },
+    )
+    failure = None if reply.ok else ApiFailure.of(reply)
+    if failure is not None and failure.status not in (400, 503):
+        raise failure
+    context = {
+        "project": project,
+        "cluster_id": cluster,
+        "groups": [group_row(project, cluster, g) for g in reply.body.get("consumer_groups", [])],
+        "prefix": prefix,
+        "state": state,
+        "states": forms.GROUP_STATES,
+        "next_url": next_page_url(prefix, state, reply.body),
+        "paged": bool(query.get("page_token")),
+        "failure": failure,
+        "errors": failure.violations if failure else {},
+    }
+    status = failure.status if failure else 200
+    if "HX-Request" in request.headers:
+        return page(request, "consumer_group_rows.html", session, status, **context)
+    context["operation"] = await noted_operation(api, project, request)
+    return page(request, "consumer_groups.html", session, status, **context)
+
+
+async def group_view(
+    request: Request,
+    session: Session,
+    project: str,
+    cluster: str,
+    group: str,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    """The group page (state, members, offsets, lag history), or with htmx only its live part;
+    `extra` carries a reset's preview table or the API's refusal of one."""
+    api = api_of(request, session)
+    path = group_path(project, cluster, group)
+    body = await api.get(path)
+    since = (datetime.now(UTC) - LAG_HISTORY).isoformat(timespec="seconds")
+    history = await api.get(f"{path}/lag_history", start_time=since)
+    context: dict[str, Any] = {
+        "project": project,
+        "cluster_id": cluster,
+        "group": body,
+        "group_id": group,
+        "group_url": f"/console/{path}",
+        "chart": charts.lag_chart(history.get("samples") or []),
+        "history_hours": int(LAG_HISTORY.total_seconds() // 3600),
+    }
+    if "HX-Request" in request.headers:
+        return page(request, "consumer_group_live.html", session, **context)
+    context.update(
+        operation=await noted_operation(api, project, request)
+        or await current_operation(api, project, str(body.get("name", ""))),
+        preview=None,
+        failure=None,
+        errors={},
+        values={},
+        reset_fields=forms.RESET_FIELDS,
+    )
+    context.update(extra)
+    return page(request, "consumer_group.html", session, status_code, **context)
+
+
+@router.post("/projects/{project}/clusters/{cluster}/consumer_groups/{group:path}/reset")
+async def reset_group_offsets(
+    request: Request, session: SessionDep, form: FormDep, project: str, cluster: str, group: str
+) -> Response:
+    """With `validate_only`, the group page with the before/after table and a button that
+    applies the same reset; without, the Operation that applies it."""
+    validate_only = forms.text(form, "validate_only") == "true"
+    path = group_path(project, cluster, group)
+    reply = await api_of(request, session).call(
+        "POST", f"{path}:resetOffsets", json=forms.reset_request(form, validate_only)
+    )
+    values = {k: v for k, v in form.multi_items() if k in forms.RESET_FIELDS}
+    if reply.ok and not validate_only:
+        return see_other(with_op(f"/console/{path}", reply.body))
+    if reply.ok:
+        return await group_view(
+            request, session, project, cluster, group, preview=reply.body, values=values
+        )
+    failure = ApiFailure.of(reply)
+    if failure.status != 400:
+        raise failure
+    # `topics[0].partitions` and the like are all said at the one `topics` input.
+    errors = {("topics" if f.startswith("topics") else f): d for f, d in failure.violations.items()}
+    return await group_view(
+        request,
+        session,
+        project,
+        cluster,
+        group,
+        400,
+        failure=failure,
+        errors=errors,
+        values=values,
+    )
+
+
+@router.get("/projects/{project}/clusters/{cluster}/consumer_groups/{group:path}/delete")
+async def confirm_delete_group(
+    request: Request, session: SessionDep, project: str, cluster: str, group: str
+) -> Response:
+    return await delete_group_page(request, session, project, cluster, group)
+
+
+async def delete_group_page(
+    request: Request,
+    session: Session,
+    project: str,
+    cluster: str,
+    group: str,
+    failure: ApiFailure | None = None,
+) -> Response:
+    body = await api_of(request, session).get(group_path(project, cluster, group))
+    return page(
+        request,
+        "consumer_group_delete.html",
+        session,
+        failure.status if failure else 200,
+        project=project,
+        cluster_id=cluster,
+        group=body,
+        group_id=group,
+        group_url="/console/" + group_path(project, cluster, group),
+        failure=failure,
+    )
+
+
+@router.post("/projects/{project}/clusters/{cluster}/consumer_groups/{group:path}/delete")
+async def delete_group(
+    request: Request, session: SessionDep, form: FormDep, project: str, cluster: str, group: str
+) -> Response:
+    if forms.text(form, "group_id") != group:
+        failure = ApiFailure(
+            400,
+            "INVALID_ARGUMENT",
+            f"type the group's id, {group}, to delete it",
+            {"group_id": f"type {group} to delete it"},
+        )
+        return await delete_group_page(request, session, project, cluster, group, failure)
+    reply = await api_of(request, session).call("DELETE", group_path(project, cluster, group))
+    if reply.ok:
+        url = f"/console/projects/{project}/clusters/{cluster}/consumer_groups"
+        return see_other(with_op(url, reply.body))
+    failure = ApiFailure.of(reply)
+    if failure.status != 400:
+        raise failure
+    return await delete_group_page(request, session, project, cluster, group, failure)
+
+
+@router.get("/projects/{project}/clusters/{cluster}/consumer_groups/{group:path}")
+async def group_page(
+    request: Request, session: SessionDep, project: str, cluster: str, group: str
+) -> Response:
+    return await group_view(request, session, project, cluster, group)
 
 
 # --- operations, audit log, tokens -----------------------------------------------------------
