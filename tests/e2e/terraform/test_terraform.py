@@ -38,16 +38,31 @@ def tofu(tmp_path: Path, stack: Stack, provider_dir: Path) -> terraform.TofuSetu
     return terraform.setup(tmp_path, provider_dir, stack.cp.api_url, token)
 
 
+def default_registry_host(tofu: terraform.TofuSetup, work: Path) -> str:
+    """The host tofu completes a short provider source with, asked from tofu (not written here).
+
+    terraform-plugin-testing reattaches the in-process provider as
+    TF_ACC_PROVIDER_HOST/TF_ACC_PROVIDER_NAMESPACE/kplane, and the configurations of its
+    import-block steps leave the source implied (tofu's default host): the two must be equal,
+    or tofu looks for hashicorp/kplane in a registry."""
+    work.mkdir()
+    (work / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    x = { source = "kplane/x" }\n  }\n}\n'
+    )
+    out = terraform.run(tofu, ["providers", "-no-color"], work).stdout
+    match = re.search(r"provider\[([^/\]]+)/kplane/x\]", out)
+    assert match, f"`tofu providers` named no provider:\n{out}"
+    return match.group(1)
+
+
 @pytest.mark.timeout(1500)
-def test_acceptance_suite(tofu: terraform.TofuSetup, kafka: Cluster) -> None:
+def test_acceptance_suite(tofu: terraform.TofuSetup, kafka: Cluster, tmp_path: Path) -> None:
     env = {
         **tofu.env,
         "TF_ACC": "1",
         "TF_ACC_TERRAFORM_PATH": str(tofu.tofu),
-        # No TF_ACC_PROVIDER_HOST: terraform-plugin-testing writes the same address into the
-        # configuration's required_providers and TF_REATTACH_PROVIDERS, so any host matches and
-        # tofu, taking the reattached provider, never installs or contacts one.
         "TF_ACC_PROVIDER_NAMESPACE": "hashicorp",
+        "TF_ACC_PROVIDER_HOST": default_registry_host(tofu, tmp_path / "host"),
         "KPLANE_TEST_PROJECT": kafka.project,
         "KPLANE_TEST_CLUSTER": kafka.cluster,
     }
