@@ -412,3 +412,66 @@ func TestCreateAfterRefusedBatch(t *testing.T) {
 		t.Fatalf("first call %s", calls[0])
 	}
 }
+
+// A batch whose Operations come back already done replays an earlier identical batch (same
+// entries, same key, within 24 h): a topic deleted since is created again alone, one still there
+// is taken as is.
+func TestReplayedBatchRecreatesDeletedTopics(t *testing.T) {
+	var mu sync.Mutex
+	singles := map[string]int{}
+	exists := map[string]bool{"kept": true}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		p := strings.TrimPrefix(r.URL.Path, "/v1/")
+		switch {
+		case r.Method == http.MethodPost && p == testTopics+":batchCreate":
+			_, _ = w.Write([]byte(`{"operations":[{"name":"projects/p/operations/b1","done":true,"response":{"name":"` +
+				testTopics + `/gone"}},{"name":"projects/p/operations/b2","done":true,"response":{"name":"` + testTopics + `/kept"}}]}`))
+		case r.Method == http.MethodPost && p == testTopics:
+			id := r.URL.Query().Get("topic_id")
+			singles[id]++
+			exists[id] = true
+			fmt.Fprintf(w, `{"name":"projects/p/operations/s-%s","done":false}`, id)
+		case strings.HasPrefix(p, "projects/p/operations/s-"):
+			fmt.Fprintf(w, `{"name":%q,"done":true,"response":{"name":"%s/%s"}}`, p, testTopics, strings.TrimPrefix(p, "projects/p/operations/s-"))
+		case strings.HasPrefix(p, testTopics+"/"):
+			if exists[strings.TrimPrefix(p, testTopics+"/")] {
+				_, _ = w.Write([]byte(`{}`))
+				return
+			}
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":{"code":404,"status":"NOT_FOUND","message":"no"}}`))
+		default:
+			t.Errorf("unexpected %s %s", r.Method, r.URL)
+		}
+	}))
+	defer srv.Close()
+	api := client.New(srv.URL, "t", "test")
+	r := &topicResource{base{data: &providerData{client: api, topicCreates: newTopicBatcher(clientSendBatch(api))}}}
+	r.data.topicCreates.window = time.Second
+	ops := map[string]*client.Operation{}
+	var wg sync.WaitGroup
+	for _, id := range []string{"gone", "kept"} {
+		req := client.Request{Method: http.MethodPost, Path: testTopics, Query: url.Values{"topic_id": {id}},
+			Body: map[string]any{"configs": map[string]string{}, "labels": map[string]string{}}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			op, err := r.create(context.Background(), req, testTopics+"/"+id)
+			if err != nil {
+				t.Errorf("%s: %v", id, err)
+			}
+			mu.Lock()
+			ops[id] = op
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if singles["gone"] != 1 || singles["kept"] != 0 {
+		t.Fatalf("single creates: %v", singles)
+	}
+	if ops["gone"].Name != "projects/p/operations/s-gone" || ops["kept"].Name != "projects/p/operations/b2" {
+		t.Fatalf("ops: gone %s, kept %s", ops["gone"].Name, ops["kept"].Name)
+	}
+}
