@@ -1,8 +1,10 @@
 """User passwords: generation, SCRAM-SHA-512 material (RFC 5802/7677) and encryption at rest.
 
 The workers need the plaintext once, to hand it with the salt to the Admin API, so besides the
-SCRAM material it is kept as a Fernet ciphertext under a key from configuration. Nothing here
-logs, and the plaintext leaves only in the response of the call that set it.
+SCRAM material it is kept as a Fernet ciphertext under the newest of the configured keys (read
+under any of them, so a new key can be put in front while the sweeper re-encrypts what older
+ones protect: `reencrypted`). Nothing here logs, and the plaintext leaves only in the response
+of the call that set it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from app.core.settings import get_settings
 
@@ -48,17 +50,29 @@ def scram_sha512(
 
 
 @lru_cache(maxsize=4)
-def _fernet(key: bytes) -> Fernet:
-    return Fernet(key)
+def _keyring(keys: tuple[bytes, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in keys])
 
 
 def encrypt_bytes(plaintext: bytes) -> bytes:
-    """Fernet (AES-128-CBC + HMAC-SHA256) under the configured key."""
-    return _fernet(get_settings().fernet_key).encrypt(plaintext)
+    """Fernet (AES-128-CBC + HMAC-SHA256) under the newest configured key."""
+    return _keyring(get_settings().fernet_keys).encrypt(plaintext)
 
 
 def decrypt_bytes(ciphertext: bytes) -> bytes:
-    return _fernet(get_settings().fernet_key).decrypt(ciphertext)
+    """The plaintext, under whichever configured key encrypted it (InvalidToken if none)."""
+    return _keyring(get_settings().fernet_keys).decrypt(ciphertext)
+
+
+def reencrypted(ciphertext: bytes) -> bytes | None:
+    """`ciphertext` encrypted again under the newest key, or None when it is under that key
+    already. InvalidToken when no configured key reads it."""
+    keys = get_settings().fernet_keys
+    try:
+        _keyring(keys[:1]).decrypt(ciphertext)
+        return None
+    except InvalidToken:
+        return _keyring(keys).rotate(ciphertext)
 
 
 def encrypt(plaintext: str) -> bytes:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from cryptography.fernet import Fernet
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,8 +31,15 @@ class Settings(BaseSettings):
     admin_token: str = DEV_PLACEHOLDER
     # Signs page tokens (HMAC) and derives the password-encryption key when none is given.
     secret_key: str = DEV_PLACEHOLDER
-    # Fernet key (urlsafe base64 of 32 bytes) protecting user passwords the workers must push.
+    # Fernet key (urlsafe base64 of 32 bytes) protecting the secrets kept for the workers (user
+    # passwords, remembered responses that carry a secret) — or several, comma-separated and
+    # newest first: secrets are encrypted under the first and read under any, and the sweeper
+    # re-encrypts older ones under the first (docs/operations.md, "Rotating kplane's keys").
     password_encryption_key: str = ""
+    # The key the control plane's broker credentials are derived from (HMAC). Unset: the last,
+    # oldest, password-encryption key — so that putting a new key in front changes no
+    # credential. Set it to that key before dropping it from the list.
+    broker_credential_key: str = ""
     kafka_versions_file: Path = REPO_ROOT / "broker" / "versions.json"
     max_body_bytes: int = 1024 * 1024
     idempotency_ttl_hours: int = 24
@@ -53,15 +61,33 @@ class Settings(BaseSettings):
                     raise ValueError(f"KPLANE_{field.upper()} must be set to a real secret in prod")
             if not self.password_encryption_key:
                 raise ValueError("KPLANE_PASSWORD_ENCRYPTION_KEY must be set in prod")
+        for i, key in enumerate(self.fernet_keys):
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    f"KPLANE_PASSWORD_ENCRYPTION_KEY: key {i + 1} is not a Fernet key "
+                    "(urlsafe base64 of 32 bytes)"
+                ) from None
         return self
 
     @property
-    def fernet_key(self) -> bytes:
-        """The password-encryption key; in dev derived from secret_key so one secret suffices."""
-        if self.password_encryption_key:
-            return self.password_encryption_key.encode()
+    def fernet_keys(self) -> tuple[bytes, ...]:
+        """The password-encryption keys, newest first; in dev one, derived from secret_key, so
+        that one secret suffices."""
+        keys = tuple(k.strip().encode() for k in self.password_encryption_key.split(","))
+        if any(keys):
+            return tuple(k for k in keys if k)
         digest = hashlib.sha256(b"kplane-password-key:" + self.secret_key.encode()).digest()
-        return base64.urlsafe_b64encode(digest)
+        return (base64.urlsafe_b64encode(digest),)
+
+    @property
+    def fernet_key(self) -> bytes:
+        """The key broker credentials are derived from: broker_credential_key, else the oldest
+        password-encryption key (see the setting)."""
+        if self.broker_credential_key:
+            return self.broker_credential_key.encode()
+        return self.fernet_keys[-1]
 
     @property
     def sync_database_url(self) -> str:

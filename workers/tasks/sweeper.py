@@ -6,7 +6,8 @@ message, one sweep restores the work. Permanently FAILED resources wait for a sp
 The same task purges what the API promises to keep only for a while: done Operations whose
 end is more than 30 days past, and remembered idempotent responses older than their 24 h
 window — in small batches (each its own transaction, so no long lock), at most once an hour
-per worker process."""
+per worker process; and re-encrypts under the newest password-encryption key every secret an
+older key protects (`reencrypt`), so that the older key can then be dropped."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ import logging
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Delete, and_, delete, select, tuple_
-from sqlalchemy.orm import Session
+from cryptography.fernet import InvalidToken
+from sqlalchemy import ColumnElement, Delete, and_, delete, select, tuple_, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.core.secrets import reencrypted
 from app.core.settings import get_settings
 from app.models import Acl, Cluster, IdempotencyRecord, Operation, ResourceStatus, Topic, User
 from app.models.base import DesiredState, utcnow
@@ -104,6 +108,62 @@ def purge(
     return operations, remembered
 
 
+REENCRYPT_BATCH = 500
+
+
+def _reencrypt_column(
+    session: Session,
+    model: type[Any],
+    keys: tuple[InstrumentedAttribute[Any], ...],
+    column: InstrumentedAttribute[bytes],
+    where: ColumnElement[bool],
+    batch: int,
+) -> tuple[int, int]:
+    """Walk `model`'s rows matching `where` in key order, `batch` at a time (a transaction
+    each), writing `column` again under the newest key where an older one encrypted it."""
+    done = unreadable = 0
+    after: tuple[Any, ...] | None = None
+    while True:
+        query = select(*keys, column).where(where).order_by(*keys).limit(batch)
+        if after is not None:
+            query = query.where(tuple_(*keys) > tuple_(*after))
+        rows = session.execute(query).all()
+        for *key, old in rows:
+            try:
+                new = reencrypted(old)
+            except InvalidToken:
+                unreadable += 1
+                continue
+            if new is None:
+                continue
+            # Compare and set: a secret changed since the read (a new password) stays as is.
+            same_row = and_(*(k == v for k, v in zip(keys, key, strict=True)), column == old)
+            changed = session.execute(update(model).where(same_row).values({column.key: new}))
+            done += int(getattr(changed, "rowcount", 0) or 0)
+        session.commit()
+        if len(rows) < batch:
+            return done, unreadable
+        after = tuple(rows[-1][: len(keys)])
+
+
+def reencrypt(session: Session, batch: int = REENCRYPT_BATCH) -> tuple[int, int]:
+    """Re-encrypt under the newest password-encryption key the user passwords and remembered
+    responses that an older key protects; (rows re-encrypted, rows no configured key reads —
+    a key dropped too early: left as they are, and logged by the caller)."""
+    users = _reencrypt_column(
+        session, User, (User.uid,), User.password_ciphertext, User.uid.is_not(None), batch
+    )
+    records = _reencrypt_column(
+        session,
+        IdempotencyRecord,
+        (IdempotencyRecord.principal, IdempotencyRecord.key),
+        IdempotencyRecord.body,
+        IdempotencyRecord.body_encrypted.is_(True),
+        batch,
+    )
+    return users[0] + records[0], users[1] + records[1]
+
+
 def _purge_due() -> bool:
     global _last_purge
     now = time.monotonic()
@@ -125,6 +185,15 @@ def resync() -> int:
                     "sweeper: purged %d old operation(s), %d idempotency record(s)",
                     operations,
                     remembered,
+                )
+            rewritten, unreadable = reencrypt(session)
+            if rewritten:
+                log.info("sweeper: %d secret(s) re-encrypted under the newest key", rewritten)
+            if unreadable:
+                log.error(
+                    "sweeper: %d secret(s) readable under no configured password-encryption "
+                    "key (was a key dropped before the sweeper re-encrypted them?)",
+                    unreadable,
                 )
     for name, uid in sorted(work):
         runtime.enqueue(name, str(uid))
