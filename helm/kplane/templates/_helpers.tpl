@@ -59,6 +59,13 @@ nothing secret is ever rendered into a manifest.
       name: {{ $.Values.secret.name }}
       key: {{ $key }}
 {{- end }}
+{{- /* Set only when the oldest password-encryption key is to be dropped (docs/operations.md). */}}
+- name: KPLANE_BROKER_CREDENTIAL_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secret.name }}
+      key: {{ .Values.secret.keys.brokerCredentialKey }}
+      optional: true
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
