@@ -84,17 +84,21 @@ async def wait(
 ) -> Operation:
     """Long-poll: re-read until the operation is done or `wait_seconds` passed.
 
-    Each read takes a connection of its own, so a waiting client holds none.
+    Each read takes a connection of its own, so a waiting client holds none. The pause between
+    reads is a tenth of the time waited so far (20 ms to 1 s): an Operation done within a second
+    (a topic) is seen within tens of milliseconds, one of minutes (a cluster) costs a read a
+    second — fewer reads than a fixed interval, and a reply at most ~10% late.
     """
-    deadline = time.monotonic() + wait_seconds
-    interval = 0.05
+    started = time.monotonic()
+    deadline = started + wait_seconds
     while True:
         async with pool.acquire() as connection:
             op = await get(connection, project_id, operation_id)
-        if op.done or time.monotonic() >= deadline:
+        now = time.monotonic()
+        if op.done or now >= deadline:
             return op
-        await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-        interval = min(interval * 2, 0.5)
+        pause = min(max(0.02, (now - started) / 10), 1.0)
+        await asyncio.sleep(min(pause, deadline - now))
 
 
 async def cancel(unit: Unit, project_id: str, operation_id: str) -> Operation:
