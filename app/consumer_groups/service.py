@@ -61,7 +61,7 @@ async def brokers_of(
             "CLUSTER_NOT_READY",
             f"projects/{project_id}/clusters/{cluster_id} has no running brokers yet",
         )
-    password = admin_password(get_settings().fernet_key, cluster.uid)
+    password = admin_password(get_settings().credential_key, cluster.uid)
     return cluster, Brokers(cluster.uid, bootstrap, password)
 
 

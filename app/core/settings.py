@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         return (base64.urlsafe_b64encode(digest),)
 
     @property
-    def fernet_key(self) -> bytes:
+    def credential_key(self) -> bytes:
         """The key broker credentials are derived from: broker_credential_key, else the oldest
         password-encryption key (see the setting)."""
         if self.broker_credential_key:

@@ -154,7 +154,7 @@ def test_second_reconcile_writes_nothing(stack: Stack, kafka: Cluster, engine: A
                             settings=settings,
                             reconcile_id=f"test-{attempt}",
                             enqueue=lambda _t, _c: None,
-                            secret_key=get_settings().fernet_key,
+                            secret_key=get_settings().credential_key,
                             log=logging.LoggerAdapter(logging.getLogger("test"), {}),
                         )
                         outcome = reconciler(ctx, uid)

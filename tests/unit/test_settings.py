@@ -14,15 +14,15 @@ A, B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 def test_one_key_is_both_the_encryption_key_and_the_credential_key() -> None:
     s = Settings(password_encryption_key=A)
     assert s.fernet_keys == (A.encode(),)
-    assert s.fernet_key == A.encode()
+    assert s.credential_key == A.encode()
 
 
 def test_a_new_key_in_front_changes_no_broker_credential() -> None:
     s = Settings(password_encryption_key=f" {B} , {A} ")
     assert s.fernet_keys == (B.encode(), A.encode())
-    assert s.fernet_key == A.encode()  # the oldest
+    assert s.credential_key == A.encode()  # the oldest
     pinned = Settings(password_encryption_key=B, broker_credential_key=A)
-    assert pinned.fernet_key == A.encode()
+    assert pinned.credential_key == A.encode()
 
 
 def test_dev_derives_one_key_from_the_secret_key() -> None:

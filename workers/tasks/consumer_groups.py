@@ -55,7 +55,7 @@ def apply(cluster_uid: str, attempt: int = 0) -> str:
         try:
             with db.sessions()() as session:
                 outcome = consumer_groups.apply(
-                    session, _admin, get_settings().fernet_key, uid, rid
+                    session, _admin, get_settings().credential_key, uid, rid
                 )
         except Exception:
             log.exception("%s(%s) failed unexpectedly; retrying", APPLY, uid)
@@ -92,7 +92,7 @@ def sample_lag() -> int:
             return consumer_groups.sample_lag(
                 session,
                 _admin,
-                get_settings().fernet_key,
+                get_settings().credential_key,
                 timedelta(hours=settings.lag_retention_hours),
                 utcnow(),
             )

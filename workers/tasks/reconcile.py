@@ -65,7 +65,7 @@ def _pass(name: str, reconciler: Reconciler, cluster_uid: str, attempt: int) -> 
                     settings=get_worker_settings(),
                     reconcile_id=rid,
                     enqueue=lambda task, c: runtime.enqueue(task, c),
-                    secret_key=get_settings().fernet_key,
+                    secret_key=get_settings().credential_key,
                 )
                 try:
                     outcome = reconciler(ctx, uid)

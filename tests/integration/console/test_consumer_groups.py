@@ -104,7 +104,7 @@ def groups(console: Console, live_api: LiveApi) -> Iterator[Groups]:
         brokers=1,
         name="console",
         admin_username=ADMIN_USERNAME,
-        admin_password=admin_password(get_settings().fernet_key, uid),
+        admin_password=admin_password(get_settings().credential_key, uid),
         memory_mib=512,
         jvm_profile="small",
     ) as kafka:

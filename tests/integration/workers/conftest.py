@@ -68,7 +68,7 @@ class SharedKafka:
 
     @property
     def password(self) -> str:
-        return admin_password(get_settings().fernet_key, self.uid)
+        return admin_password(get_settings().credential_key, self.uid)
 
 
 @pytest.fixture(scope="package")
@@ -81,7 +81,7 @@ def kafka(kafka_home: Path) -> Iterator[SharedKafka]:
     """A Kafka cluster per module (one at a time: two small JVMs), so that no module sees
     what another left on the brokers."""
     uid = uuid.uuid4()
-    password = admin_password(get_settings().fernet_key, uid)
+    password = admin_password(get_settings().credential_key, uid)
     with LocalKafkaCluster(
         controllers=1,
         brokers=1,
@@ -202,7 +202,7 @@ def run_pass(
             settings=settings or WorkerSettings(jvm_profile="small", controller_memory_mib=512),
             reconcile_id="test",
             enqueue=lambda task, c: enqueued.append((task, c)),
-            secret_key=get_settings().fernet_key,
+            secret_key=get_settings().credential_key,
             log=logging.LoggerAdapter(logging.getLogger("test"), {}),
             **context,
         )

@@ -99,7 +99,7 @@ def request(
 def run(engine: Engine, cluster_uid: uuid.UUID, admin: GroupAdmin) -> object:
     with Session(engine) as session:
         return consumer_groups.apply(
-            session, lambda _b, _p: admin, get_settings().fernet_key, cluster_uid, "test"
+            session, lambda _b, _p: admin, get_settings().credential_key, cluster_uid, "test"
         )
 
 
@@ -198,7 +198,7 @@ def test_the_sampler_writes_each_groups_lag_and_keeps_the_table_bounded(
         )
         session.commit()
         written = consumer_groups.sample_lag(
-            session, lambda _b, _p: admin, get_settings().fernet_key, timedelta(hours=24), now
+            session, lambda _b, _p: admin, get_settings().credential_key, timedelta(hours=24), now
         )
         assert written >= 1
         rows = session.scalars(
