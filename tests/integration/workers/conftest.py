@@ -94,25 +94,41 @@ def kafka(kafka_home: Path) -> Iterator[SharedKafka]:
         yield SharedKafka(local, uid)
 
 
+def cluster_row(
+    session: Session,
+    cluster_id: str = "c",
+    *,
+    project_id: str = "p",
+    uid: uuid.UUID | None = None,
+    kafka_version: str = "4.4.0",
+    brokers: int = 1,
+) -> Cluster:
+    """A cluster's desired-state row (and its project's, if missing), flushed: what the API
+    stores on a create, for tests of what the workers do with it."""
+    if session.get(Project, project_id) is None:
+        session.add(Project(id=project_id))
+        session.flush()
+    c = Cluster(
+        project_id=project_id,
+        cluster_id=cluster_id,
+        kafka_version=kafka_version,
+        broker_count=brokers,
+        controller_count=min(brokers, 3),
+        broker_resources={"cpu": 0.25, "memory_gib": 0.5},
+        storage_gib=1,
+    )
+    if uid is not None:
+        c.uid = uid
+    session.add(c)
+    session.flush()
+    return c
+
+
 def seed_cluster(session: Session, kafka: SharedKafka, state: str | None = "ACTIVE") -> Cluster:
     """The cluster row the shared Kafka cluster stands for, with the status its own
     reconciler records once ready (the topic, ACL and user passes read the address there) —
     or, with `state` None, as just created (no status)."""
-    if session.get(Project, "p") is None:
-        session.add(Project(id="p"))
-        session.flush()
-    c = Cluster(
-        uid=kafka.uid,
-        project_id="p",
-        cluster_id="c",
-        kafka_version=kafka.local.version,
-        broker_count=1,
-        controller_count=1,
-        broker_resources={"cpu": 0.25, "memory_gib": 0.5},
-        storage_gib=1,
-    )
-    session.add(c)
-    session.flush()
+    c = cluster_row(session, uid=kafka.uid, kafka_version=kafka.local.version)
     if state is None:
         session.commit()
         return c

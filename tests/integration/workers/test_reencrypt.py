@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.core import secrets
 from app.core.settings import get_settings
-from app.models import Cluster, IdempotencyRecord, Project, User
+from app.models import Cluster, IdempotencyRecord, User
+from tests.integration.workers.conftest import cluster_row
 from workers.tasks import sweeper
 
 OLD, NEW, STRAY = (Fernet.generate_key().decode() for _ in range(3))
@@ -31,24 +32,6 @@ def keys(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         session.commit()
     monkeypatch.setattr(get_settings(), "password_encryption_key", OLD)
     return monkeypatch
-
-
-def _cluster(session: Session) -> Cluster:
-    if session.get(Project, "p") is None:
-        session.add(Project(id="p"))
-        session.flush()
-    c = Cluster(
-        project_id="p",
-        cluster_id=f"c-{uuid.uuid4().hex[:8]}",
-        kafka_version="4.4.0",
-        broker_count=1,
-        controller_count=1,
-        broker_resources={"cpu": 0.25, "memory_gib": 0.5},
-        storage_gib=1,
-    )
-    session.add(c)
-    session.flush()
-    return c
 
 
 def _user(c: Cluster, name: str, password: str) -> User:
@@ -86,7 +69,7 @@ def test_a_new_key_in_front_rewrites_what_older_keys_protect(
     engine: Engine, keys: pytest.MonkeyPatch
 ) -> None:
     with Session(engine, expire_on_commit=False) as session:
-        c = _cluster(session)
+        c = cluster_row(session, f"c-{uuid.uuid4().hex[:8]}")
         users = [_user(c, f"u{i}", f"password-{i}") for i in range(7)]
         session.add_all(users)
         session.add_all(
@@ -122,7 +105,7 @@ def test_a_new_key_in_front_rewrites_what_older_keys_protect(
 
 def test_unreadable_secrets_are_reported_and_kept(engine: Engine, keys: pytest.MonkeyPatch) -> None:
     with Session(engine, expire_on_commit=False) as session:
-        c = _cluster(session)
+        c = cluster_row(session, f"c-{uuid.uuid4().hex[:8]}")
         keys.setattr(get_settings(), "password_encryption_key", STRAY)
         stray = _user(c, "stray", "password-stray")
         session.add(stray)
@@ -139,7 +122,7 @@ def test_a_password_changed_meanwhile_is_not_overwritten(
     engine: Engine, keys: pytest.MonkeyPatch
 ) -> None:
     with Session(engine, expire_on_commit=False) as session:
-        c = _cluster(session)
+        c = cluster_row(session, f"c-{uuid.uuid4().hex[:8]}")
         u = _user(c, "busy", "old-password")
         session.add(u)
         session.commit()

@@ -10,8 +10,9 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from app.models import Acl, Cluster, Project, ResourceStatus, Topic
+from app.models import Acl, Cluster, ResourceStatus, Topic
 from app.models.base import DesiredState, utcnow
+from tests.integration.workers.conftest import cluster_row
 from workers.tasks.sweeper import due
 
 RECHECK = timedelta(seconds=60)
@@ -21,23 +22,9 @@ def test_due_pairs(engine: Engine) -> None:
     now = utcnow()
     with Session(engine) as session:
         session.execute(delete(Cluster))
-        if session.get(Project, "p") is None:
-            session.add(Project(id="p"))
-            session.flush()
 
         def cluster(name: str) -> Cluster:
-            c = Cluster(
-                project_id="p",
-                cluster_id=name,
-                kafka_version="4.4.0",
-                broker_count=3,
-                controller_count=3,
-                broker_resources={"cpu": 1, "memory_gib": 1},
-                storage_gib=1,
-            )
-            session.add(c)
-            session.flush()
-            return c
+            return cluster_row(session, name, brokers=3)
 
         def status(
             row: DesiredState,

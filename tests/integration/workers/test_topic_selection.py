@@ -9,27 +9,16 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.models import Cluster, Project, ResourceStatus, Topic
+from app.models import ResourceStatus, Topic
 from app.models.base import utcnow
+from tests.integration.workers.conftest import cluster_row
 from workers import store
 
 
 def test_topics_due_and_arrived(engine: Engine) -> None:
     now = utcnow()
     with Session(engine) as session:
-        session.add(Project(id="p"))
-        session.flush()
-        cluster = Cluster(
-            project_id="p",
-            cluster_id="c",
-            kafka_version="4.4.0",
-            broker_count=3,
-            controller_count=3,
-            broker_resources={"cpu": 1, "memory_gib": 1},
-            storage_gib=1,
-        )
-        session.add(cluster)
-        session.flush()
+        cluster = cluster_row(session, brokers=3)
 
         def topic(name: str, generation: int = 1, deleting: bool = False) -> Topic:
             t = Topic(

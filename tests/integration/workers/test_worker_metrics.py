@@ -22,11 +22,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from app.models import Cluster, Project, ResourceStatus
+from app.models import ResourceStatus
 from devstack.postgres import LocalPostgres
 from devstack.proc import free_port, port_open, wait_until
 from devstack.redis import LocalRedis
 from tests.conftest import REPO, migrate
+from tests.integration.workers.conftest import cluster_row
 from workers.metrics import QueueDepth
 
 Series = tuple[str, str]  # kind, outcome
@@ -164,22 +165,8 @@ def test_unconverged_resources_follow_the_database(worker: Worker) -> None:
     uids = [uuid.uuid4() for _ in range(3)]
     try:
         with Session(engine) as session:
-            session.add(Project(id="metrics"))
-            session.flush()
             for i, uid in enumerate(uids):
-                session.add(
-                    Cluster(
-                        uid=uid,
-                        project_id="metrics",
-                        cluster_id=f"c{i}",
-                        kafka_version="4.4.0",
-                        broker_count=1,
-                        controller_count=1,
-                        broker_resources={"cpu": 0.25, "memory_gib": 0.5},
-                        storage_gib=1,
-                    )
-                )
-            session.flush()
+                cluster_row(session, f"c{i}", project_id="metrics", uid=uid)
             # c0 converged (ACTIVE at its generation), c1 behind (generation 0 observed), c2
             # without any status yet: two unconverged.
             for uid, observed in ((uids[0], 1), (uids[1], 0)):
