@@ -27,9 +27,8 @@ from app.core.secrets import ADMIN_USERNAME, admin_password
 from app.core.settings import get_settings
 from devstack import kafka_dist
 from devstack.kafka import LocalKafkaCluster
-from devstack.proc import free_port
+from devstack.proc import free_port, wait_until
 from tests.conftest import LiveApi
-from tests.e2e.conftest import wait_for
 from tests.integration.console.conftest import PROJECT, Console, sign_in
 from tests.integration.console.test_journeys import csrf_of
 from tests.integration.console.test_pages import AXE_RUN
@@ -82,7 +81,7 @@ def _commit_and_stay(config: dict[str, Any], group: str, records: int) -> Consum
             seen.append((msg.partition() or 0, msg.offset() or 0))
         return len(seen) >= records
 
-    wait_for(consumed, 90, f"{records} records for {group}", interval=0)
+    wait_until(consumed, 90, f"{records} records for {group}", interval=0)
     committed = {p: 0 for p in range(PARTITIONS)}
     for partition, offset in seen[:records]:
         committed[partition] = max(committed[partition], offset + 1)
