@@ -7,4 +7,4 @@ test-console: venv os-deps ## the console in real Chromium against a live API on
 	$(PY) -m pytest tests/integration/console $(PYTEST_ARGS)
 
 bench-console: venv os-deps ## console topics page vs its /v1 call at 100 and 10,000 topics
-	$(PY) bench/console.py
+	$(PY) -m bench.console

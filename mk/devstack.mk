@@ -26,4 +26,4 @@ test-devstack: deps ## the devstack tests: real apiserver, pod runner, a 3-broke
 	$(PY) -m pytest tests/integration/devstack $(PYTEST_ARGS)
 
 bench-devstack: deps ## apiserver start -> ready; pod created -> running -> Ready (p50/p95, 20 pods)
-	$(PY) bench/devstack.py
+	$(PY) -m bench.devstack
