@@ -49,22 +49,22 @@ var aclEntryTypes = map[string]attr.Type{
 }
 
 type aclModel struct {
-	ID         types.String   `tfsdk:"id"`
-	Name       types.String   `tfsdk:"name"`
-	ProjectID  types.String   `tfsdk:"project_id"`
-	ClusterID  types.String   `tfsdk:"cluster_id"`
-	AclID      types.String   `tfsdk:"acl_id"`
-	AclEntries types.Set      `tfsdk:"acl_entries"`
-	Labels     types.Map      `tfsdk:"labels"`
-	UID        types.String   `tfsdk:"uid"`
-	Etag       types.String   `tfsdk:"etag"`
-	State      types.String   `tfsdk:"state"`
-	Timeouts   timeouts.Value `tfsdk:"timeouts"`
+	ID         types.String    `tfsdk:"id"`
+	Name       types.String    `tfsdk:"name"`
+	ProjectID  types.String    `tfsdk:"project_id"`
+	ClusterID  types.String    `tfsdk:"cluster_id"`
+	AclID      types.String    `tfsdk:"acl_id"`
+	AclEntries aclEntriesValue `tfsdk:"acl_entries"`
+	Labels     types.Map       `tfsdk:"labels"`
+	UID        types.String    `tfsdk:"uid"`
+	Etag       types.String    `tfsdk:"etag"`
+	State      types.String    `tfsdk:"state"`
+	Timeouts   timeouts.Value  `tfsdk:"timeouts"`
 }
 
 // aclEntries is the set as the API's list, in a stable order (so the request body, and with it
 // the create's idempotency key, does not depend on set iteration order).
-func aclEntries(v types.Set) []aclEntryAPI {
+func aclEntries(v aclEntriesValue) []aclEntryAPI {
 	out := []aclEntryAPI{}
 	for _, e := range v.Elements() {
 		o, ok := e.(types.Object)
@@ -133,7 +133,7 @@ func (m *aclModel) fromAPI(a *aclAPI) {
 	for _, e := range a.AclEntries {
 		elems = append(elems, entryValue(e, prior))
 	}
-	m.AclEntries = types.SetValueMust(types.ObjectType{AttrTypes: aclEntryTypes}, elems)
+	m.AclEntries = aclEntriesOf(elems)
 	m.Labels = stringMap(a.Labels, m.Labels)
 	m.UID = types.StringValue(a.UID)
 	m.Etag = types.StringValue(a.Etag)
@@ -179,6 +179,8 @@ func (r *aclResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp
 			},
 			"acl_entries": schema.SetNestedAttribute{
 				Required: true, Description: "The entries (principal, operation, permission_type, host).",
+				// The same Terraform type as without it; see aclEntriesType.
+				CustomType: newACLEntriesType(),
 				Validators: []validator.Set{setvalidator.SizeBetween(1, 1000)},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"principal": schema.StringAttribute{Required: true, Description: `"User:{name}" or "User:*"`},

@@ -123,7 +123,7 @@ func TestACLEntriesOrderIsStable(t *testing.T) {
 		})
 	}
 	a := types.SetValueMust(types.ObjectType{AttrTypes: aclEntryTypes}, []attr.Value{entry("User:b", "READ"), entry("User:a", "WRITE")})
-	got := aclEntries(a)
+	got := aclEntries(aclEntriesValue{a})
 	if len(got) != 2 || got[0].Principal != "User:a" || got[1].Operation != "READ" {
 		t.Fatalf("got %+v", got)
 	}
@@ -165,19 +165,19 @@ func TestACLEntryDefaultsInTheMapping(t *testing.T) {
 		"permission_type": types.StringValue("ALLOW"), "host": types.StringValue("*"),
 	})
 	set := types.SetValueMust(types.ObjectType{AttrTypes: aclEntryTypes}, []attr.Value{omitted, explicit})
-	api := aclEntries(set)
+	api := aclEntries(aclEntriesValue{set})
 	if api[0] != (aclEntryAPI{"User:a", "ALLOW", "READ", "*"}) || api[1] != (aclEntryAPI{"User:b", "ALLOW", "WRITE", "*"}) {
 		t.Fatalf("sent %+v", api)
 	}
-	m := aclModel{AclEntries: set, Labels: types.MapNull(types.StringType)}
+	m := aclModel{AclEntries: aclEntriesValue{set}, Labels: types.MapNull(types.StringType)}
 	m.fromAPI(&aclAPI{Name: "projects/p/clusters/c/acls/topic/t", AclEntries: api})
-	if !m.AclEntries.Equal(set) || m.AclID.ValueString() != "topic/t" {
+	if !m.AclEntries.SetValue.Equal(set) || m.AclID.ValueString() != "topic/t" {
 		t.Fatalf("read back %v", m.AclEntries)
 	}
-	imported := aclModel{AclEntries: types.SetNull(types.ObjectType{AttrTypes: aclEntryTypes}), Labels: types.MapNull(types.StringType)}
+	imported := aclModel{AclEntries: aclEntriesNull(), Labels: types.MapNull(types.StringType)}
 	imported.fromAPI(&aclAPI{Name: "projects/p/clusters/c/acls/topic/t", AclEntries: api[:1]})
 	want := types.SetValueMust(types.ObjectType{AttrTypes: aclEntryTypes}, []attr.Value{omitted})
-	if !imported.AclEntries.Equal(want) {
+	if !imported.AclEntries.SetValue.Equal(want) {
 		t.Fatalf("imported %v", imported.AclEntries)
 	}
 }
