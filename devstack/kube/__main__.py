@@ -68,7 +68,10 @@ def cmd_serve(workdir: Path) -> int:
             "kube_version": substrate.kube_version,
             "pod_subnet": str(substrate.pod_subnet),
         }
-        (workdir / "serve.json").write_text(json.dumps(info, indent=2))
+        # Written whole, then renamed: whoever waits for the file to exist reads all of it.
+        staging = workdir / "serve.json.tmp"
+        staging.write_text(json.dumps(info, indent=2))
+        staging.replace(workdir / "serve.json")
         print(f"devstack: ready in {workdir}", flush=True)
         stop.wait()
     finally:
