@@ -128,6 +128,17 @@ def _secret_env(name: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": names.SECRET, "key": key}}}
 
 
+def _pod_labels(spec: ClusterSpec, pool: str | None = None) -> dict[str, str]:
+    """The labels that select the cluster's pods (of one pool, given `pool`)."""
+    labels = {names.LABEL_CLUSTER_UID: str(spec.uid)}
+    return labels if pool is None else {**labels, names.LABEL_POOL: pool}
+
+
+def _pods_of(spec: ClusterSpec, pool: str | None = None) -> dict[str, Any]:
+    """A label selector of the cluster's pods (of one pool, given `pool`)."""
+    return {"matchLabels": _pod_labels(spec, pool)}
+
+
 def _pool(
     spec: ClusterSpec,
     opts: BuildOptions,
@@ -141,7 +152,7 @@ def _pool(
     is_broker = pool == "broker"
     sts_name = names.BROKERS if is_broker else names.CONTROLLERS
     service = names.BROKERS_SVC if is_broker else names.CONTROLLERS_SVC
-    selector = {names.LABEL_CLUSTER_UID: str(spec.uid), names.LABEL_POOL: pool}
+    selector = _pod_labels(spec, pool)
     ready_port = names.CLIENT_PORT if is_broker else names.CONTROLLER_PORT
     env: list[dict[str, Any]] = [
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
@@ -238,7 +249,7 @@ def _service(
     spec: ClusterSpec, name: str, pool: str, ports: list[tuple[str, int]], headless: bool
 ) -> Manifest:
     body: dict[str, Any] = {
-        "selector": {names.LABEL_CLUSTER_UID: str(spec.uid), names.LABEL_POOL: pool},
+        "selector": _pod_labels(spec, pool),
         "ports": [{"name": n, "port": p, "targetPort": p} for n, p in ports],
     }
     if headless:
@@ -255,17 +266,9 @@ def _pdb(spec: ClusterSpec, pool: str) -> Manifest:
         "metadata": _meta(f"kafka-{pool}", spec),
         "spec": {
             "maxUnavailable": 1,
-            "selector": {
-                "matchLabels": {names.LABEL_CLUSTER_UID: str(spec.uid), names.LABEL_POOL: pool}
-            },
+            "selector": _pods_of(spec, pool),
         },
     }
-
-
-def _pods_of(spec: ClusterSpec, pool: str | None = None) -> dict[str, Any]:
-    """A selector of the cluster's pods (of one pool, given `pool`)."""
-    labels = {names.LABEL_CLUSTER_UID: str(spec.uid)}
-    return {"matchLabels": labels if pool is None else {**labels, names.LABEL_POOL: pool}}
 
 
 def _tcp(port: int) -> dict[str, Any]:
