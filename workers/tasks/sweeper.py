@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import ColumnElement, Delete, and_, delete, select, tuple_, update
+from sqlalchemy import ColumnElement, Delete, and_, delete, select, true, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.core.secrets import reencrypted
@@ -150,9 +150,7 @@ def reencrypt(session: Session, batch: int = REENCRYPT_BATCH) -> tuple[int, int]
     """Re-encrypt under the newest password-encryption key the user passwords and remembered
     responses that an older key protects; (rows re-encrypted, rows no configured key reads —
     a key dropped too early: left as they are, and logged by the caller)."""
-    users = _reencrypt_column(
-        session, User, (User.uid,), User.password_ciphertext, User.uid.is_not(None), batch
-    )
+    users = _reencrypt_column(session, User, (User.uid,), User.password_ciphertext, true(), batch)
     records = _reencrypt_column(
         session,
         IdempotencyRecord,
